@@ -1,0 +1,527 @@
+"""Per-request cost of Flask-JWT-Guard vs Flask-JWT-Extended, side by side.
+
+Builds the same app on both libraries in one process (all four token locations,
+HS256) and times requests through ``app.wsgi_app(environ, start_response)``,
+interleaving the two libraries in rounds (alternating which goes first) and
+reporting the median over rounds of the per-call time.
+
+    .venv/bin/python bench/run.py            # full run (~2 min), writes bench/results/
+    .venv/bin/python bench/run.py --quick    # a few seconds, prints only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import importlib.metadata
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from flask import Flask, Response
+from werkzeug.test import EnvironBuilder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from apps import (  # noqa: E402
+    IDENTITY,
+    OURS,
+    PEER,
+    build_app,
+    csrf_of,
+    import_lib,
+    make_token,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+TARGET_OVERHEAD_RATIO = 0.35  # our overhead / peer's overhead, every protected case
+TARGET_FLOOR_MULTIPLE = 2.5  # our header overhead / the stdlib floor's overhead
+TARGET_CREATE_RATIO = 0.6  # our create_access_token time / peer's
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class RequestCase:
+    key: str
+    label: str
+    variant: str  # which app: base / user_lookup / blocklist
+    method: str
+    path: str
+    # "auth", "cookie", "csrf", "query", "json": where the token goes.
+    token_in: tuple[str, ...] = ()
+    protected: bool = True
+
+
+REQUEST_CASES: list[RequestCase] = [
+    RequestCase("open", "unprotected route", "base", "GET", "/open", protected=False),
+    RequestCase("floor", "stdlib HS256 floor", "base", "GET", "/floor", ("auth",), False),
+    RequestCase("header", "header", "base", "GET", "/protected", ("auth",)),
+    RequestCase("cookie", "cookie (GET)", "base", "GET", "/protected", ("cookie",)),
+    RequestCase(
+        "cookie_csrf", "cookie + CSRF (POST)", "base", "POST", "/protected", ("cookie", "csrf")
+    ),
+    RequestCase("query", "query string", "base", "GET", "/protected", ("query",)),
+    RequestCase("json", "JSON body (POST)", "base", "POST", "/protected", ("json",)),
+    RequestCase(
+        "user_lookup", "header + user_lookup_loader", "user_lookup", "GET", "/me", ("auth",)
+    ),
+    RequestCase(
+        "blocklist",
+        "header + token_in_blocklist_loader",
+        "blocklist",
+        "GET",
+        "/protected",
+        ("auth",),
+    ),
+]
+FUNC_CASES = {"create": "create_access_token", "set_cookies": "set_access_cookies"}
+
+
+# --- building requests ----------------------------------------------------------
+
+
+@dataclass
+class PreparedRequest:
+    environ: dict[str, Any]
+    body: bytes
+
+
+def prepare(case: RequestCase, token: str) -> PreparedRequest:
+    headers: dict[str, str] = {}
+    query: dict[str, str] = {}
+    json_body: dict[str, str] | None = None
+    if "auth" in case.token_in:
+        headers["Authorization"] = f"Bearer {token}"
+    if "cookie" in case.token_in:
+        headers["Cookie"] = f"access_token_cookie={token}"
+    if "csrf" in case.token_in:
+        headers["X-CSRF-TOKEN"] = csrf_of(token)
+    if "query" in case.token_in:
+        query["jwt"] = token
+    if "json" in case.token_in:
+        json_body = {"access_token": token}
+    builder = EnvironBuilder(
+        path=case.path,
+        method=case.method,
+        headers=headers,
+        query_string=query or None,
+        json=json_body,
+        base_url="http://localhost/",
+    )
+    try:
+        environ = builder.get_environ()
+    finally:
+        builder.close()
+    body = environ["wsgi.input"].read()
+    return PreparedRequest(environ, body)
+
+
+def call_once(wsgi: WsgiApp, req: PreparedRequest) -> tuple[str, bytes]:
+    status: list[str] = []
+
+    def start_response(s: str, _headers: Any, _exc: Any = None) -> Callable[[bytes], None]:
+        status.append(s)
+        return lambda _data: None
+
+    env = req.environ.copy()
+    env["wsgi.input"] = BytesIO(req.body)
+    it = wsgi(env, start_response)
+    try:
+        body = b"".join(it)
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()
+    return status[0], body
+
+
+def time_requests(wsgi: WsgiApp, req: PreparedRequest, n: int) -> float:
+    """ns per call over ``n`` calls; raises if any response was not 200."""
+    statuses: list[str] = []
+    append = statuses.append
+    noop: Callable[[bytes], None] = lambda _data: None  # noqa: E731
+
+    def start_response(s: str, _headers: Any, _exc: Any = None) -> Callable[[bytes], None]:
+        append(s)
+        return noop
+
+    base = req.environ
+    body = req.body
+    gc.collect()
+    t0 = time.perf_counter_ns()
+    for _ in range(n):
+        env = base.copy()
+        env["wsgi.input"] = BytesIO(body)
+        it = wsgi(env, start_response)
+        for _chunk in it:
+            pass
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()
+    elapsed = time.perf_counter_ns() - t0
+    bad = [s for s in statuses if s != "200 OK"]
+    if bad or len(statuses) != n:
+        raise RuntimeError(f"{len(bad)} of {n} responses were not 200 (e.g. {bad[:1]})")
+    return elapsed / n
+
+
+# --- one library's side -----------------------------------------------------------
+
+
+@dataclass
+class Side:
+    name: str
+    lib: ModuleType
+    apps: dict[str, Flask]
+    token: str
+    requests: dict[str, PreparedRequest] = field(default_factory=dict)
+    rounds: dict[str, list[float]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, name: str) -> Side:
+        lib = import_lib(name)
+        apps = {v: build_app(lib, v) for v in ("base", "user_lookup", "blocklist")}
+        token = make_token(lib, apps["base"])
+        side = cls(name, lib, apps, token)
+        for case in REQUEST_CASES:
+            side.requests[case.key] = prepare(case, token)
+        return side
+
+    def verify(self) -> None:
+        """Every case must answer 200 with the expected identity before we time it."""
+        for case in REQUEST_CASES:
+            wsgi = self.apps[case.variant].wsgi_app
+            status, body = call_once(wsgi, self.requests[case.key])
+            expected = IDENTITY if case.key != "open" else "anonymous"
+            if status != "200 OK" or json.loads(body).get("sub") != expected:
+                raise SystemExit(
+                    f"[{self.name}] case {case.key!r}: got {status} {body[:200]!r}; "
+                    "refusing to benchmark a failing request"
+                )
+        resp = Response()
+        with self.apps["base"].app_context():
+            self.lib.create_access_token(identity=IDENTITY)
+            self.lib.set_access_cookies(resp, self.token)
+        cookies = resp.headers.getlist("Set-Cookie")
+        if not any(c.startswith("access_token_cookie=") for c in cookies):
+            raise SystemExit(f"[{self.name}] set_access_cookies set no access cookie: {cookies}")
+
+    def measure_request(self, key: str, n: int) -> None:
+        case = next(c for c in REQUEST_CASES if c.key == key)
+        wsgi = self.apps[case.variant].wsgi_app
+        ns = time_requests(wsgi, self.requests[key], n)
+        self.rounds.setdefault(key, []).append(ns)
+
+    def measure_create(self, n: int) -> None:
+        create = self.lib.create_access_token
+        with self.apps["base"].app_context():
+            gc.collect()
+            t0 = time.perf_counter_ns()
+            for _ in range(n):
+                create(identity=IDENTITY)
+            elapsed = time.perf_counter_ns() - t0
+        self.rounds.setdefault("create", []).append(elapsed / n)
+
+    def measure_set_cookies(self, n: int) -> None:
+        set_cookies = self.lib.set_access_cookies
+        token = self.token
+        responses = [Response() for _ in range(n)]
+        with self.apps["base"].app_context():
+            gc.collect()
+            t0 = time.perf_counter_ns()
+            for resp in responses:
+                set_cookies(resp, token)
+            elapsed = time.perf_counter_ns() - t0
+        self.rounds.setdefault("set_cookies", []).append(elapsed / n)
+
+    def median_us(self, key: str) -> float:
+        return statistics.median(self.rounds[key]) / 1000.0
+
+    def spread_pct(self, key: str) -> float:
+        """Interquartile range of the rounds as % of the median (a noise gauge)."""
+        vals = self.rounds[key]
+        if len(vals) < 4:
+            return 0.0
+        q = statistics.quantiles(vals, n=4)
+        return 100.0 * (q[2] - q[0]) / statistics.median(vals)
+
+
+# --- the run ----------------------------------------------------------------------
+
+
+def run(ours: Side, peer: Side, rounds: int, n_req: int, n_func: int) -> None:
+    started = time.perf_counter()
+    for side in (ours, peer):  # warm-up: caches, imports, branch predictors
+        for case in REQUEST_CASES:
+            side.measure_request(case.key, max(10, n_req // 10))
+        side.measure_create(max(10, n_func // 10))
+        side.measure_set_cookies(max(10, n_func // 10))
+        side.rounds.clear()
+    for r in range(rounds):
+        order = (ours, peer) if r % 2 == 0 else (peer, ours)
+        for case in REQUEST_CASES:
+            for side in order:
+                side.measure_request(case.key, n_req)
+        for side in order:
+            side.measure_create(n_func)
+        for side in order:
+            side.measure_set_cookies(n_func)
+        print(f"  round {r + 1}/{rounds} done ({time.perf_counter() - started:.0f}s)", flush=True)
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    ours_us: float
+    peer_us: float
+    ours_over: float | None
+    peer_over: float | None
+    ratio: float | None
+    target: str
+    met: bool | None
+    spread: float
+
+
+def analyse(ours: Side, peer: Side) -> tuple[list[Row], dict[str, Any]]:
+    rows: list[Row] = []
+    open_o, open_p = ours.median_us("open"), peer.median_us("open")
+    floor_over = ours.median_us("floor") - open_o
+    for case in REQUEST_CASES:
+        o, p = ours.median_us(case.key), peer.median_us(case.key)
+        spread = max(ours.spread_pct(case.key), peer.spread_pct(case.key))
+        if case.key == "open":
+            rows.append(Row(case.key, case.label, o, p, None, None, None, "baseline", None, spread))
+            continue
+        oo, po = o - open_o, p - open_p
+        if case.protected:
+            ratio = oo / po if po > 0 else float("nan")
+            met = ratio <= TARGET_OVERHEAD_RATIO
+            target = f"≤ {TARGET_OVERHEAD_RATIO}"
+        else:
+            ratio, met, target = None, None, "reference"
+        rows.append(Row(case.key, case.label, o, p, oo, po, ratio, target, met, spread))
+    for key, label in FUNC_CASES.items():
+        o, p = ours.median_us(key), peer.median_us(key)
+        spread = max(ours.spread_pct(key), peer.spread_pct(key))
+        ratio = o / p
+        if key == "create":
+            rows.append(
+                Row(key, label, o, p, None, None, ratio, f"≤ {TARGET_CREATE_RATIO}",
+                    ratio <= TARGET_CREATE_RATIO, spread)
+            )  # fmt: skip
+        else:
+            rows.append(Row(key, label, o, p, None, None, ratio, "info", None, spread))
+    header_over = next(r.ours_over for r in rows if r.key == "header")
+    assert header_over is not None
+    floor_multiple = header_over / floor_over if floor_over > 0 else float("nan")
+    summary = {
+        "floor_overhead_us": floor_over,
+        "header_overhead_us": header_over,
+        "floor_multiple": floor_multiple,
+        "floor_multiple_met": floor_multiple <= TARGET_FLOOR_MULTIPLE,
+    }
+    return rows, summary
+
+
+def _fmt(v: float | None, digits: int = 1) -> str:
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def _met(m: bool | None) -> str:
+    return "" if m is None else ("✅" if m else "❌")
+
+
+def table(rows: list[Row], summary: dict[str, Any], ours: str, peer: str) -> str:
+    lines = [
+        f"| case | {ours} µs | {peer} µs | {ours} overhead µs | {peer} overhead µs "
+        "| ratio (ours/peer) | target | met | spread |",
+        "|---|---:|---:|---:|---:|---:|---|:---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.label} | {_fmt(r.ours_us)} | {_fmt(r.peer_us)} | {_fmt(r.ours_over)} "
+            f"| {_fmt(r.peer_over)} | {_fmt(r.ratio, 2)} | {r.target} | {_met(r.met)} "
+            f"| {r.spread:.0f}% |"
+        )
+    fm = summary["floor_multiple"]
+    lines += [
+        "",
+        f"Header-token overhead as a multiple of the stdlib floor's overhead: "
+        f"**{fm:.2f}×** ({summary['header_overhead_us']:.1f} µs / "
+        f"{summary['floor_overhead_us']:.1f} µs; target ≤ {TARGET_FLOOR_MULTIPLE}) "
+        f"{_met(summary['floor_multiple_met'])}",
+    ]
+    return "\n".join(lines)
+
+
+def machine_info() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    pyv = subprocess.run([sys.executable, "-V"], capture_output=True, text=True, check=False)
+    versions = {}
+    for dist in ("Flask", "Werkzeug", "PyJWT", "Flask-JWT-Extended", "flask-jwt-guard"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = "source tree"
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": (pyv.stdout or pyv.stderr).strip(),
+        "cpu": f"{cpu} ({_ncpu()} logical CPUs)",
+        "platform": platform.platform(),
+        "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
+    }
+
+
+def _ncpu() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def chart(rows: list[Row], summary: dict[str, Any], ours: str, peer: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    req = [r for r in rows if r.ours_over is not None and r.key != "floor"]
+    funcs = [r for r in rows if r.key in FUNC_CASES]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [3, 1.2]})
+    labels = [r.label for r in req]
+    ys = list(range(len(req)))
+    h = 0.38
+    ax1.barh(
+        [y - h / 2 for y in ys], [r.ours_over or 0 for r in req], h, label=ours, color="#2a9d8f"
+    )
+    ax1.barh(
+        [y + h / 2 for y in ys], [r.peer_over or 0 for r in req], h, label=peer, color="#e76f51"
+    )
+    floor = summary["floor_overhead_us"]
+    ax1.axvline(floor, color="#264653", ls="--", lw=1.2, label=f"stdlib floor ({floor:.0f} µs)")
+    ax1.axvline(
+        floor * TARGET_FLOOR_MULTIPLE, color="#264653", ls=":", lw=1.2,
+        label=f"{TARGET_FLOOR_MULTIPLE}× floor (header target)",
+    )  # fmt: skip
+    ax1.set_yticks(ys, labels)
+    ax1.invert_yaxis()
+    ax1.set_xlabel("overhead over the unprotected route, µs per request (median)")
+    ax1.set_title("Per-request overhead through app.wsgi_app")
+    ax1.legend(loc="lower right", fontsize=8)
+    for y, r in zip(ys, req, strict=True):
+        if r.ratio is not None:
+            ax1.text((r.ours_over or 0) + 2, y - h / 2, f"{r.ratio:.2f}×", va="center", fontsize=8)
+    xs = list(range(len(funcs)))
+    ax2.bar([x - h / 2 for x in xs], [r.ours_us for r in funcs], h, label=ours, color="#2a9d8f")
+    ax2.bar([x + h / 2 for x in xs], [r.peer_us for r in funcs], h, label=peer, color="#e76f51")
+    ax2.set_xticks(xs, [r.label for r in funcs], fontsize=8)
+    ax2.set_ylabel("µs per call (median)")
+    ax2.set_title("Token creation / cookies")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_results(
+    out: Path,
+    rows: list[Row],
+    summary: dict[str, Any],
+    ours: Side,
+    peer: Side,
+    params: dict[str, int],
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    info = machine_info()
+    png = out / "overhead.png"
+    chart(rows, summary, ours.name, peer.name, png)
+    md = [
+        "# Benchmark: per-request cost, Flask-JWT-Guard vs Flask-JWT-Extended",
+        "",
+        f"- date: {info['date']}",
+        f"- python: {info['python']}",
+        f"- CPU: {info['cpu']}",
+        f"- platform: {info['platform']}",
+        f"- versions: {info['versions']}",
+        f"- method: `bench/run.py`; same app on both libraries (token locations "
+        f"headers, cookies, query_string, json; HS256), called through `app.wsgi_app`; "
+        f"{params['rounds']} interleaved rounds × {params['n_req']} requests per case "
+        f"({params['n_func']} calls for the function cases), alternating which library "
+        f"goes first; the cell is the median over rounds of the per-call time. Overhead = "
+        f"case − the same library's unprotected route. Spread = the larger interquartile "
+        f"range of the two libraries' rounds, as % of the median.",
+        "",
+        table(rows, summary, ours.name, peer.name),
+        "",
+        f"![overhead chart]({png.name})",
+        "",
+    ]
+    (out / "results.md").write_text("\n".join(md))
+    raw = {
+        "info": info,
+        "params": params,
+        "summary": summary,
+        "rounds_ns": {ours.name: ours.rounds, f"peer:{peer.name}": peer.rounds},
+    }
+    (out / "results.json").write_text(json.dumps(raw, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="few rounds, small batches; print only")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 15; quick 4)")
+    ap.add_argument("--n", type=int, help="requests per case per round (default 800; quick 40)")
+    ap.add_argument("--ours", default=OURS, help=f"module under test (default {OURS})")
+    ap.add_argument("--peer", default=PEER, help=f"module to compare with (default {PEER})")
+    ap.add_argument("--out", type=Path, help="results dir (default bench/results; quick: none)")
+    ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    args = ap.parse_args(argv)
+
+    rounds = args.rounds or (4 if args.quick else 15)
+    n_req = args.n or (40 if args.quick else 800)
+    n_func = n_req * 3
+    out: Path | None = args.out or (None if args.quick else RESULTS)
+
+    ours = Side.build(args.ours)
+    peer = Side.build(args.peer)
+    ours.verify()
+    peer.verify()
+    print(f"ours={ours.name} peer={peer.name}: all cases answer 200; timing {rounds} rounds")
+    run(ours, peer, rounds, n_req, n_func)
+    rows, summary = analyse(ours, peer)
+    text = table(rows, summary, ours.name, peer.name)
+    print()
+    print(text)
+    if out is not None:
+        write_results(
+            out, rows, summary, ours, peer, {"rounds": rounds, "n_req": n_req, "n_func": n_func}
+        )
+        print(f"\nwrote {out / 'results.md'} and {out / 'overhead.png'}")
+    missed = [r.label for r in rows if r.met is False]
+    if not summary["floor_multiple_met"]:
+        missed.append("header vs floor")
+    if missed:
+        print(f"targets missed: {', '.join(missed)}")
+    return 1 if (args.check and missed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
