@@ -251,3 +251,26 @@ def differential() -> Callable[..., Any]:
         return values[-1]
 
     return run
+
+
+@pytest.fixture
+def secret() -> str:
+    """The JWT_SECRET_KEY every Env is built with."""
+    return SECRET
+
+
+@pytest.fixture
+def build() -> Callable[..., Env]:
+    """``build(lib, config=None, routes=True, setup=None)`` -> Env (see build_env)."""
+    return build_env
+
+
+@pytest.fixture(
+    params=[(w, r) for w in LIBS for r in LIBS if w is not r] or [None],
+    ids=[f"{w.__name__}->{r.__name__}" for w in LIBS for r in LIBS if w is not r] or ["none"],
+)
+def lib_pair(request: pytest.FixtureRequest) -> tuple[ModuleType, ModuleType]:
+    """(writer, reader): two different libraries, for interoperability tests."""
+    if request.param is None:
+        pytest.skip("only one library importable yet")
+    return request.param  # type: ignore[no-any-return]

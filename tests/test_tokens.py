@@ -6,12 +6,13 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt as pyjwt
 import pytest
 
-from conftest import LIBS, SECRET, Env, build_env
+if TYPE_CHECKING:
+    from conftest import Env
 
 EXPIRED = timedelta(seconds=-30)
 
@@ -59,9 +60,9 @@ def test_refresh_token_default_claims(env: Env) -> None:
     assert claims["exp"] - claims["iat"] == 30 * 24 * 3600
 
 
-def test_tokens_are_signed_with_secret(env: Env) -> None:
+def test_tokens_are_signed_with_secret(env: Env, secret: str) -> None:
     token = env.access_token()
-    claims = pyjwt.decode(token, SECRET, algorithms=["HS256"])
+    claims = pyjwt.decode(token, secret, algorithms=["HS256"])
     assert claims["sub"] == "alice"
     with pytest.raises(pyjwt.InvalidSignatureError):
         pyjwt.decode(token, "another secret" * 4, algorithms=["HS256"])
@@ -254,10 +255,10 @@ def test_nbf_in_future_is_422(env: Env) -> None:
     assert env.get("/protected", token) == (422, {"msg": "The token is not yet valid (nbf)"})
 
 
-def test_token_without_optional_claims_gets_defaults(env: Env) -> None:
+def test_token_without_optional_claims_gets_defaults(env: Env, secret: str) -> None:
     # A token minted elsewhere with only "sub": type defaults to access, fresh to
     # False, jti to None.
-    token = pyjwt.encode({"sub": "ext"}, SECRET, algorithm="HS256")
+    token = pyjwt.encode({"sub": "ext"}, secret, algorithm="HS256")
     claims = env.decode(token)
     assert claims["type"] == "access"
     assert claims["fresh"] is False
@@ -373,24 +374,35 @@ def test_decode_token_allow_expired(env: Env) -> None:
     assert claims["exp"] < time.time()
 
 
-def test_decode_token_allow_expired_still_checks_signature(env: Env) -> None:
-    other = build_env(env.lib, {"JWT_SECRET_KEY": "x" * 64})
+def test_decode_token_allow_expired_still_checks_signature(
+    env: Env, build: Callable[..., Env]
+) -> None:
+    other = build(env.lib, {"JWT_SECRET_KEY": "x" * 64})
     token = other.access_token(expires_delta=EXPIRED)
     with pytest.raises(pyjwt.InvalidSignatureError):
         env.decode(token, allow_expired=True)
 
 
 @pytest.mark.parametrize(
-    ("token", "error"),
+    ("make_token", "error"),
     [
-        ("not-a-token", pyjwt.DecodeError),
-        ("a.b.c", pyjwt.DecodeError),
-        (pyjwt.encode({"sub": "x"}, "wrong" * 10, algorithm="HS256"), pyjwt.InvalidSignatureError),
-        (pyjwt.encode({"sub": "x"}, SECRET, algorithm="HS512"), pyjwt.InvalidAlgorithmError),
+        (lambda key: "not-a-token", pyjwt.DecodeError),
+        (lambda key: "a.b.c", pyjwt.DecodeError),
+        (
+            lambda key: pyjwt.encode({"sub": "x"}, "wrong" * 10, algorithm="HS256"),
+            pyjwt.InvalidSignatureError,
+        ),
+        (
+            lambda key: pyjwt.encode({"sub": "x"}, key, algorithm="HS512"),
+            pyjwt.InvalidAlgorithmError,
+        ),
     ],
     ids=["garbage", "bad-segments", "bad-signature", "bad-algorithm"],
 )
-def test_decode_token_surfaces_pyjwt_errors(env: Env, token: str, error: type) -> None:
+def test_decode_token_surfaces_pyjwt_errors(
+    env: Env, secret: str, make_token: Callable[[str], str], error: type
+) -> None:
+    token = make_token(secret)
     with pytest.raises(error):
         env.decode(token)
     # and every one of them is a PyJWT InvalidTokenError
@@ -445,14 +457,10 @@ def test_create_token_outside_app_context_raises(env: Env) -> None:
 # --- interoperability: tokens survive the switch of library ------------------
 
 
-@pytest.mark.parametrize(
-    ("writer", "reader"),
-    [(w, r) for w in LIBS for r in LIBS if w is not r],
-    ids=[f"{w.__name__}->{r.__name__}" for w in LIBS for r in LIBS if w is not r],
-)
-def test_tokens_interoperate(writer: Any, reader: Any) -> None:
-    w = build_env(writer)
-    r = build_env(reader)
+def test_tokens_interoperate(lib_pair: Any, build: Callable[..., Env]) -> None:
+    writer, reader = lib_pair
+    w = build(writer)
+    r = build(reader)
     assert r.get("/protected", w.access_token("eve")) == (
         200,
         {"identity": "eve", "location": "headers", "type": "access"},
