@@ -1,0 +1,1 @@
+"""Runnable examples for Flask-JWT-Guard (importable from the repository root)."""

@@ -1,0 +1,363 @@
+"""End-to-end tests: the demo page in headless Chromium against a real WSGI server.
+
+Every test clicks the page's buttons and asserts on what the page shows (the log
+panel, the state panel) and on the browser's own cookie jar (``context.cookies()``).
+Fixtures (servers, browser, the ``demo`` page helper) are in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+INSECURE_HOST = "demo.test"  # mapped to 127.0.0.1 by the browser fixture (see conftest)
+
+ACCESS_COOKIE = "access_token_cookie"
+REFRESH_COOKIE = "refresh_token_cookie"
+ACCESS_CSRF = "csrf_access_token"
+REFRESH_CSRF = "csrf_refresh_token"
+JWT_COOKIES = {ACCESS_COOKIE, REFRESH_COOKIE}
+CSRF_COOKIES = {ACCESS_CSRF, REFRESH_CSRF}
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    """The (unverified) payload of a JWT, for assertions on ``exp``, ``type``, ``csrf``."""
+    payload = token.split(".")[1]
+    payload += "=" * (-len(payload) % 4)
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload))
+    return claims
+
+
+def sleep_until(moment: float) -> None:
+    delay = moment - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def message(entry: Any) -> str:
+    return str(entry.json()["msg"])
+
+
+# --- the four locations -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("button", "location"),
+    [
+        ("Call via header", "headers"),
+        ("Call via query string", "query_string"),
+        ("Call via JSON body", "json"),
+    ],
+)
+def test_token_in_local_storage_works_in_each_token_location(
+    demo: Any, servers: Any, button: str, location: str
+) -> None:
+    demo.open(servers.url("default"))
+
+    refused = demo.press(button)  # nothing stored yet
+    assert (refused.status, refused.ok) == ("401", False)
+
+    login = demo.press("Log in (token)")
+    assert (login.status, login.ok) == ("200", True)
+    token = demo.local_token()
+    assert token is not None
+    assert jwt_claims(token)["sub"] == "alice"
+    assert jwt_claims(token)["type"] == "access"
+    assert demo.state("token") != "none"
+
+    entry = demo.press(button)
+    assert (entry.status, entry.ok) == ("200", True)
+    assert entry.json()["location"] == location
+    assert entry.json()["identity"] == "alice"
+    assert demo.cookies() == {}  # the token flow never sets a cookie
+
+
+def test_cookie_login_sets_httponly_jwt_cookies_and_readable_csrf_cookies(
+    demo: Any, servers: Any
+) -> None:
+    demo.open(servers.url("default"))
+    refused = demo.press("Call via cookie")
+    assert refused.status == "401"
+
+    login = demo.press("Log in (cookies)")
+    assert (login.status, login.ok) == ("200", True)
+
+    jar = demo.cookies()
+    assert set(jar) == JWT_COOKIES | CSRF_COOKIES
+    assert all(jar[name]["httpOnly"] for name in JWT_COOKIES)
+    assert not any(jar[name]["httpOnly"] for name in CSRF_COOKIES)
+    # Double submit: each CSRF cookie carries the csrf claim of its token.
+    assert jar[ACCESS_CSRF]["value"] == jwt_claims(jar[ACCESS_COOKIE]["value"])["csrf"]
+    assert jar[REFRESH_CSRF]["value"] == jwt_claims(jar[REFRESH_COOKIE]["value"])["csrf"]
+
+    visible = demo.document_cookie()
+    assert ACCESS_CSRF in visible and REFRESH_CSRF in visible
+    assert ACCESS_COOKIE not in visible and REFRESH_COOKIE not in visible
+    assert set(demo.state("cookies").split(", ")) == CSRF_COOKIES
+
+    entry = demo.press("Call via cookie")
+    assert (entry.status, entry.ok) == ("200", True)
+    assert entry.json()["location"] == "cookies"
+    # 15 minutes from expiry is outside the 5 minute window: no implicit refresh.
+    assert demo.cookies()[ACCESS_COOKIE]["value"] == jar[ACCESS_COOKIE]["value"]
+    assert demo.local_token() is None
+
+
+def test_secure_cookie_is_not_sent_over_plain_http(demo: Any, servers: Any) -> None:
+    demo.open(servers.url("secure", host=INSECURE_HOST))
+
+    with demo.page.expect_response("**/login_with_cookies") as response_info:
+        login = demo.press("Log in (cookies)")
+    assert login.status == "200"
+    set_cookies = response_info.value.header_values("set-cookie")
+    sent = [h for h in set_cookies if h.startswith(f"{ACCESS_COOKIE}=")]
+    assert sent and "Secure" in sent[0]  # the server did send it, marked Secure ...
+    assert ACCESS_COOKIE not in demo.cookies()  # ... and the browser refused it over http
+
+    for button in ("Call via cookie", "Cookie GET (no CSRF needed)"):
+        entry = demo.press(button)
+        assert (entry.status, entry.ok) == ("401", False)
+        assert f'Missing cookie "{ACCESS_COOKIE}"' in message(entry)
+
+
+def test_secure_cookie_is_kept_on_loopback_which_chromium_trusts(demo: Any, servers: Any) -> None:
+    # Why the test above browses demo.test: Chromium treats http://127.0.0.1 as a
+    # secure context, so there the Secure cookie is stored and sent.
+    demo.open(servers.url("secure"))
+    assert demo.press("Log in (cookies)").status == "200"
+    assert demo.cookies()[ACCESS_COOKIE]["secure"] is True
+    assert demo.press("Call via cookie").status == "200"
+
+
+# --- CSRF double submit -------------------------------------------------------------
+
+
+def test_cookie_post_needs_the_matching_csrf_header_but_get_does_not(
+    demo: Any, servers: Any
+) -> None:
+    demo.open(servers.url("default"))
+    demo.press("Log in (cookies)")
+
+    missing = demo.press("Cookie POST without CSRF")
+    assert (missing.status, missing.ok) == ("401", False)
+    assert "csrf" in message(missing).lower()
+    assert missing.pill.startswith("401")
+
+    wrong = demo.press("Cookie POST with wrong CSRF")
+    assert (wrong.status, wrong.ok) == ("401", False)
+    assert "csrf" in message(wrong).lower()
+
+    get = demo.press("Cookie GET (no CSRF needed)")
+    assert (get.status, get.ok) == ("200", True)
+    assert get.json()["location"] == "cookies"
+
+    right = demo.press("Call via cookie")
+    assert (right.status, right.ok) == ("200", True)
+
+    # Readable at a glance: successes are green, failures red.
+    colour = "e => getComputedStyle(e).color"
+    ok_pill = demo.page.locator("#log > li.ok .status").first
+    error_pill = demo.page.locator("#log > li.error .status").first
+    assert ok_pill.evaluate(colour) == "rgb(27, 135, 63)"
+    assert error_pill.evaluate(colour) == "rgb(198, 40, 40)"
+
+
+# --- per-route locations, refresh, logout -------------------------------------------
+
+
+def test_only_headers_rejects_a_cookie_only_request(demo: Any, servers: Any) -> None:
+    demo.open(servers.url("default"))
+    demo.press("Log in (cookies)")
+
+    cookie_only = demo.press("Call /only_headers (cookie only)")
+    assert (cookie_only.status, cookie_only.ok) == ("401", False)
+    assert "Authorization" in message(cookie_only)
+    assert demo.press("Call via cookie").status == "200"  # the cookie itself is valid
+
+    demo.press("Log in (token)")
+    header = demo.press("Call /only_headers")
+    assert (header.status, header.ok) == ("200", True)
+    assert header.json()["location"] == "headers"
+
+
+def test_refresh_cookie_issues_a_new_access_cookie(demo: Any, servers: Any) -> None:
+    demo.open(servers.url("default"))
+    assert demo.press("Refresh").status == "401"  # no refresh cookie yet
+
+    demo.press("Log in (cookies)")
+    before = demo.cookies()
+
+    entry = demo.press("Refresh")
+    assert (entry.status, entry.ok) == ("200", True)
+    assert entry.json()["location"] == "cookies"
+
+    after = demo.cookies()
+    new_access = after[ACCESS_COOKIE]["value"]
+    assert new_access != before[ACCESS_COOKIE]["value"]
+    assert jwt_claims(new_access)["type"] == "access"
+    assert after[ACCESS_CSRF]["value"] == jwt_claims(new_access)["csrf"]
+    assert after[REFRESH_COOKIE]["value"] == before[REFRESH_COOKIE]["value"]
+    assert demo.press("Call via cookie").status == "200"
+
+
+def test_logout_removes_the_cookies_and_protected_calls_fail(demo: Any, servers: Any) -> None:
+    demo.open(servers.url("default"))
+    demo.press("Log in (cookies)")
+    assert demo.press("Call via cookie").status == "200"
+
+    logout = demo.press("Log out")
+    assert (logout.status, logout.ok) == ("200", True)
+    assert not set(demo.cookies()) & (JWT_COOKIES | CSRF_COOKIES)
+    assert demo.document_cookie() == ""
+    assert demo.state("cookies") == "none"
+
+    for button in ("Call via cookie", "Cookie GET (no CSRF needed)", "Refresh"):
+        entry = demo.press(button)
+        assert (entry.status, entry.ok) == ("401", False), button
+
+
+def test_get_with_a_json_body_is_the_browsers_own_type_error(demo: Any, servers: Any) -> None:
+    demo.open(servers.url("default"))
+    demo.press("Log in (token)")
+    reached_server: list[str] = []
+    demo.page.on(
+        "request",
+        lambda request: reached_server.append(request.url) if "/protected" in request.url else None,
+    )
+
+    entry = demo.press("GET with JSON body")
+    assert (entry.status, entry.ok) == ("TypeError", False)
+    assert entry.body.startswith("TypeError: ")
+    assert "GET/HEAD" in entry.body
+    assert reached_server == []  # fetch() refused before sending anything
+
+    assert demo.press("Call via JSON body").status == "200"  # POST with the same body works
+
+
+# --- implicit refresh ---------------------------------------------------------------
+
+
+def test_short_lived_access_cookie_is_refreshed_implicitly_near_expiry(
+    demo: Any, servers: Any
+) -> None:
+    # Server config "short": access tokens live 3 s, refreshed in their last 2 s.
+    demo.open(servers.url("short"))
+    demo.press("Log in (cookies)")
+    first = demo.cookies()[ACCESS_COOKIE]["value"]
+    first_exp = jwt_claims(first)["exp"]
+
+    sleep_until(first_exp - 1.2)  # inside the window, before expiry
+    assert time.time() < first_exp
+    entry = demo.press("Call via cookie")
+    assert (entry.status, entry.ok) == ("200", True)
+
+    jar = demo.cookies()
+    second = jar[ACCESS_COOKIE]["value"]
+    assert second != first
+    assert jwt_claims(second)["exp"] > first_exp
+    assert jar[ACCESS_CSRF]["value"] == jwt_claims(second)["csrf"]
+
+    sleep_until(first_exp + 0.3)  # the first token is now expired
+    later = demo.press("Call via cookie")
+    assert (later.status, later.ok) == ("200", True)
+
+
+# --- the page as a whole ------------------------------------------------------------
+
+ALL_FLOWS = [
+    ("Log in (token)", "200"),
+    ("Call via header", "200"),
+    ("Call via query string", "200"),
+    ("Call via JSON body", "200"),
+    ("GET with JSON body", "TypeError"),
+    ("Log in (cookies)", "200"),
+    ("Call via cookie", "200"),
+    ("Cookie GET (no CSRF needed)", "200"),
+    ("Cookie POST without CSRF", "401"),
+    ("Cookie POST with wrong CSRF", "401"),
+    ("Call /only_headers (cookie only)", "401"),
+    ("Call /only_headers", "200"),
+    ("Refresh", "200"),
+    ("Log out", "200"),
+    ("Call via cookie", "401"),
+]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", header[16:24])
+    return width, height
+
+
+def test_all_flows_then_screenshot(demo: Any, servers: Any, tmp_path: Path) -> None:
+    demo.open(servers.url("default"))
+    for button, status in ALL_FLOWS:
+        entry = demo.press(button)
+        assert entry.status == status, button
+        assert entry.label == button
+        assert entry.ok == (status == "200"), button
+    assert demo.page.locator("#log > li").count() == len(ALL_FLOWS)
+
+    shot = tmp_path / "demo.png"
+    demo.page.screenshot(path=str(shot), full_page=True)
+    width, height = png_size(shot)
+    assert width == 1000 and height > 400
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shutil.copyfile(shot, artifacts / "demo.png")
+    if os.environ.get("UPDATE_DEMO_SCREENSHOT") == "1":  # refresh the README image
+        shutil.copyfile(shot, ROOT / "docs" / "demo.png")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_make_demo_command_serves_the_page(demo: Any) -> None:
+    # What `make demo` runs (on a free port instead of 5000): the module-level app.
+    port = free_port()
+    command = [sys.executable, "-m", "flask", "--app", "examples.demo.app", "run"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy
+        deadline = time.time() + 15
+        while True:
+            try:
+                with direct.open(url + "/", timeout=1) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert process.poll() is None, "flask run exited"
+                assert time.time() < deadline, "flask run did not serve the page"
+                time.sleep(0.1)
+        demo.open(url)
+        assert demo.page.title() == "Flask-JWT-Guard demo"
+        assert demo.page.locator("button[data-action]").count() == 15
+        demo.press("Log in (cookies)")
+        assert demo.press("Call via cookie").status == "200"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
