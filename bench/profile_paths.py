@@ -59,10 +59,7 @@ def top_table(
         "|---|---:|---:|---:|",
     ]
     for key, (_cc, nc, tt, ct, _callers) in rows[:limit]:
-        out.append(
-            f"| `{short(key)}` | {nc / n_req:.1f} | {tt / n_req * 1e6:.2f} | "
-            f"{ct / n_req * 1e6:.2f} |"
-        )
+        out.append(f"| `{short(key)}` | {nc / n_req:.1f} | {tt / n_req * 1e6:.2f} | {ct / n_req * 1e6:.2f} |")
     return out
 
 
@@ -142,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lib", default=OURS)
     ap.add_argument("--n", type=int, default=3000, help="requests per path")
     ap.add_argument("--limit", type=int, default=20, help="rows per table")
-    ap.add_argument(
-        "--paths", nargs="*", default=list(PATHS), choices=[c.key for c in REQUEST_CASES]
-    )
+    ap.add_argument("--paths", nargs="*", default=list(PATHS), choices=[c.key for c in REQUEST_CASES])
     ap.add_argument("--out", type=Path, default=RESULTS / "profile_data.md")
     args = ap.parse_args(argv)
     md = [

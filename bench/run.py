@@ -69,14 +69,10 @@ REQUEST_CASES: list[RequestCase] = [
     RequestCase("floor", "stdlib HS256 floor", "base", "GET", "/floor", ("auth",), False),
     RequestCase("header", "header", "base", "GET", "/protected", ("auth",)),
     RequestCase("cookie", "cookie (GET)", "base", "GET", "/protected", ("cookie",)),
-    RequestCase(
-        "cookie_csrf", "cookie + CSRF (POST)", "base", "POST", "/protected", ("cookie", "csrf")
-    ),
+    RequestCase("cookie_csrf", "cookie + CSRF (POST)", "base", "POST", "/protected", ("cookie", "csrf")),
     RequestCase("query", "query string", "base", "GET", "/protected", ("query",)),
     RequestCase("json", "JSON body (POST)", "base", "POST", "/protected", ("json",)),
-    RequestCase(
-        "user_lookup", "header + user_lookup_loader", "user_lookup", "GET", "/me", ("auth",)
-    ),
+    RequestCase("user_lookup", "header + user_lookup_loader", "user_lookup", "GET", "/me", ("auth",)),
     RequestCase(
         "blocklist",
         "header + token_in_blocklist_loader",
@@ -406,16 +402,12 @@ def chart(rows: list[Row], summary: dict[str, Any], ours: str, peer: str, path: 
 
     req = [r for r in rows if r.ours_over is not None and r.key != "floor"]
     funcs = [r for r in rows if r.key in FUNC_CASES]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [3, 1.2]})
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 6.5), gridspec_kw={"width_ratios": [3, 1.2]})
     labels = [r.label for r in req]
     ys = list(range(len(req)))
     h = 0.38
-    ax1.barh(
-        [y - h / 2 for y in ys], [r.ours_over or 0 for r in req], h, label=ours, color="#2a9d8f"
-    )
-    ax1.barh(
-        [y + h / 2 for y in ys], [r.peer_over or 0 for r in req], h, label=peer, color="#e76f51"
-    )
+    ax1.barh([y - h / 2 for y in ys], [r.ours_over or 0 for r in req], h, label=ours, color="#2a9d8f")
+    ax1.barh([y + h / 2 for y in ys], [r.peer_over or 0 for r in req], h, label=peer, color="#e76f51")
     floor = summary["floor_overhead_us"]
     ax1.axvline(floor, color="#264653", ls="--", lw=1.2, label=f"stdlib floor ({floor:.0f} µs)")
     ax1.axvline(
@@ -426,10 +418,10 @@ def chart(rows: list[Row], summary: dict[str, Any], ours: str, peer: str, path: 
     ax1.invert_yaxis()
     ax1.set_xlabel("overhead over the unprotected route, µs per request (median)")
     ax1.set_title("Per-request overhead through app.wsgi_app")
-    ax1.legend(loc="lower right", fontsize=8)
+    ax1.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
     for y, r in zip(ys, req, strict=True):
         if r.ratio is not None:
-            ax1.text((r.ours_over or 0) + 2, y - h / 2, f"{r.ratio:.2f}×", va="center", fontsize=8)
+            ax1.text((r.ours_over or 0) + 2, y - h / 2, f"{r.ratio:.2f}× peer", va="center", fontsize=8)
     xs = list(range(len(funcs)))
     ax2.bar([x - h / 2 for x in xs], [r.ours_us for r in funcs], h, label=ours, color="#2a9d8f")
     ax2.bar([x + h / 2 for x in xs], [r.peer_us for r in funcs], h, label=peer, color="#e76f51")
@@ -487,16 +479,16 @@ def write_results(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="few rounds, small batches; print only")
-    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 15; quick 4)")
-    ap.add_argument("--n", type=int, help="requests per case per round (default 800; quick 40)")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 15; quick 5)")
+    ap.add_argument("--n", type=int, help="requests per case per round (default 800; quick 100)")
     ap.add_argument("--ours", default=OURS, help=f"module under test (default {OURS})")
     ap.add_argument("--peer", default=PEER, help=f"module to compare with (default {PEER})")
     ap.add_argument("--out", type=Path, help="results dir (default bench/results; quick: none)")
     ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = ap.parse_args(argv)
 
-    rounds = args.rounds or (4 if args.quick else 15)
-    n_req = args.n or (40 if args.quick else 800)
+    rounds = args.rounds or (5 if args.quick else 15)
+    n_req = args.n or (100 if args.quick else 800)
     n_func = n_req * 3
     out: Path | None = args.out or (None if args.quick else RESULTS)
 
@@ -511,9 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     if out is not None:
-        write_results(
-            out, rows, summary, ours, peer, {"rounds": rounds, "n_req": n_req, "n_func": n_func}
-        )
+        write_results(out, rows, summary, ours, peer, {"rounds": rounds, "n_req": n_req, "n_func": n_func})
         print(f"\nwrote {out / 'results.md'} and {out / 'overhead.png'}")
     missed = [r.label for r in rows if r.met is False]
     if not summary["floor_multiple_met"]:

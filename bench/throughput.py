@@ -139,9 +139,7 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
 
 
-def run_wrk(
-    url: str, threads: int, conns: int, seconds: float, headers: dict[str, str]
-) -> WrkResult:
+def run_wrk(url: str, threads: int, conns: int, seconds: float, headers: dict[str, str]) -> WrkResult:
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds:g}s", "--timeout", "5s", "--latency"]
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
@@ -205,15 +203,12 @@ def measure(
     return results
 
 
-def report(
-    results: dict[tuple[int, str], list[WrkResult]], ours: str, peer: str, params: str
-) -> str:
+def report(results: dict[tuple[int, str], list[WrkResult]], ours: str, peer: str, params: str) -> str:
     def med(side: int, route: str, attr: str) -> float:
         return statistics.median(getattr(r, attr) for r in results[(side, route)])
 
     lines = [
-        f"| route | {ours} req/s | {peer} req/s | ours/peer | {ours} p50 / p99 ms "
-        f"| {peer} p50 / p99 ms |",
+        f"| route | {ours} req/s | {peer} req/s | ours/peer | {ours} p50 / p99 ms | {peer} p50 / p99 ms |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for route in ROUTES:
@@ -226,9 +221,7 @@ def report(
     lines.append("")
     for side, lib in enumerate((ours, peer)):
         u, h = med(side, "unprotected", "rps"), med(side, "header-protected", "rps")
-        lines.append(
-            f"- {lib}: the protected route serves {100 * h / u:.0f}% of the unprotected rate"
-        )
+        lines.append(f"- {lib}: the protected route serves {100 * h / u:.0f}% of the unprotected rate")
     lines += ["", params]
     return "\n".join(lines)
 
@@ -252,9 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.duration or (2 if args.quick else 5)
     out: Path | None = args.out or (None if args.quick else RESULTS)
 
-    results = measure(
-        [args.ours, args.peer], reps, args.workers, args.threads, args.connections, seconds
-    )
+    results = measure([args.ours, args.peer], reps, args.workers, args.threads, args.connections, seconds)
     params = (
         f"gunicorn {args.workers} sync workers on {HOST}; `wrk -t{args.threads} "
         f"-c{args.connections} -d{seconds:g}s`; median of {reps} repetitions alternating which "
