@@ -1,0 +1,175 @@
+"""Every error the extension raises.
+
+All of them derive from :class:`JWTGuardError`, and the manager's error handler
+is registered for that class only: an error raised by some other use of PyJWT
+in the application is not answered by this extension.
+
+Decoding errors are also subclasses of PyJWT's own classes, so code written
+for Flask-JWT-Extended that catches ``jwt.ExpiredSignatureError`` (and the
+rest) keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+import jwt.exceptions
+
+
+class JWTGuardError(Exception):
+    """Base of everything raised by Flask-JWT-Guard."""
+
+
+class JWTExtendedException(JWTGuardError):
+    """Base of the Flask-JWT-Extended compatible exception classes."""
+
+
+class ConfigurationError(JWTExtendedException, RuntimeError):
+    """A ``JWT_*`` configuration value is missing or invalid; the message names the key."""
+
+
+class JWTDecodeError(JWTExtendedException):
+    """The token is well-formed JWT but lacks something this extension needs."""
+
+
+class TokenTooLargeError(JWTDecodeError):
+    """The token is longer than ``JWT_MAX_TOKEN_SIZE``; it was refused unparsed."""
+
+
+class InvalidHeaderError(JWTExtendedException):
+    """The ``Authorization`` header does not have the expected shape."""
+
+
+class InvalidQueryParamError(JWTExtendedException):
+    """The query-string token lacks the configured prefix."""
+
+
+class NoAuthorizationError(JWTExtendedException):
+    """No token was found where the route looks for one."""
+
+
+class CSRFError(JWTExtendedException):
+    """The double-submit CSRF token is missing or does not match."""
+
+
+class WrongTokenError(JWTExtendedException):
+    """An access token where a refresh token is required, or the reverse."""
+
+
+class TokenRejectedError(JWTExtendedException):
+    """A valid token that a later check rejected; carries the token for the handler.
+
+    :param message: why the token was rejected.
+    :param jwt_header: the token's header.
+    :param jwt_data: the token's claims.
+    """
+
+    def __init__(self, message: str, jwt_header: dict[str, Any], jwt_data: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.jwt_header = jwt_header
+        self.jwt_data = jwt_data
+
+
+class RevokedTokenError(TokenRejectedError):
+    """The token is in the blocklist."""
+
+    def __init__(self, jwt_header: dict[str, Any], jwt_data: dict[str, Any]) -> None:
+        super().__init__("Token has been revoked", jwt_header, jwt_data)
+
+
+class FreshTokenRequired(TokenRejectedError):
+    """The route needs a fresh token and this one is not (or no longer) fresh."""
+
+
+class UserLookupError(TokenRejectedError):
+    """``user_lookup_loader`` returned ``None``."""
+
+
+class UserClaimsVerificationError(TokenRejectedError):
+    """``token_verification_loader`` returned ``False``."""
+
+
+# PyJWT's classes, marked as raised by this extension.
+
+
+class DecodeError(jwt.DecodeError, JWTGuardError):
+    """The token cannot be parsed."""
+
+
+class InvalidSignatureError(jwt.InvalidSignatureError, JWTGuardError):
+    """The signature does not verify."""
+
+
+class InvalidAlgorithmError(jwt.InvalidAlgorithmError, JWTGuardError):
+    """The ``alg`` header is missing or not on the allow-list."""
+
+
+class InvalidTokenError(jwt.InvalidTokenError, JWTGuardError):
+    """A header the token carries is invalid (``kid``, ``crit``)."""
+
+
+class ExpiredSignatureError(jwt.ExpiredSignatureError, JWTGuardError):
+    """The token has expired; carries the verified token for the handler."""
+
+    jwt_header: dict[str, Any]
+    jwt_data: dict[str, Any]
+
+
+class ImmatureSignatureError(jwt.ImmatureSignatureError, JWTGuardError):
+    """``nbf`` or ``iat`` lies in the future."""
+
+
+class InvalidIssuedAtError(jwt.InvalidIssuedAtError, JWTGuardError):
+    """``iat`` is not a number."""
+
+
+class InvalidAudienceError(jwt.InvalidAudienceError, JWTGuardError):
+    """``aud`` does not match."""
+
+
+class InvalidIssuerError(jwt.InvalidIssuerError, JWTGuardError):
+    """``iss`` does not match."""
+
+
+class MissingRequiredClaimError(jwt.MissingRequiredClaimError, JWTGuardError):
+    """A claim that the configuration requires is absent."""
+
+
+class InvalidSubjectError(jwt.exceptions.InvalidSubjectError, JWTGuardError):
+    """``sub`` is not a string."""
+
+
+class InvalidJTIError(jwt.exceptions.InvalidJTIError, JWTGuardError):
+    """``jti`` is not a string."""
+
+
+__all__ = [
+    "CSRFError",
+    "ConfigurationError",
+    "DecodeError",
+    "ExpiredSignatureError",
+    "FreshTokenRequired",
+    "ImmatureSignatureError",
+    "InvalidAlgorithmError",
+    "InvalidAudienceError",
+    "InvalidHeaderError",
+    "InvalidIssuedAtError",
+    "InvalidIssuerError",
+    "InvalidJTIError",
+    "InvalidQueryParamError",
+    "InvalidSignatureError",
+    "InvalidSubjectError",
+    "InvalidTokenError",
+    "JWTDecodeError",
+    "JWTExtendedException",
+    "JWTGuardError",
+    "MissingRequiredClaimError",
+    "NoAuthorizationError",
+    "RevokedTokenError",
+    "TokenRejectedError",
+    "TokenTooLargeError",
+    "UserClaimsVerificationError",
+    "UserLookupError",
+    "WrongTokenError",
+]
