@@ -209,9 +209,7 @@ def lib(request: pytest.FixtureRequest) -> ModuleType:
 def make_env(lib: ModuleType) -> Callable[..., Env]:
     """Factory: ``make_env(JWT_X=..., routes=True, setup=fn)`` -> Env for ``lib``."""
 
-    def factory(
-        routes: bool = True, setup: Callable[[Any], None] | None = None, **config: Any
-    ) -> Env:
+    def factory(routes: bool = True, setup: Callable[[Any], None] | None = None, **config: Any) -> Env:
         return build_env(lib, config, routes=routes, setup=setup)
 
     return factory

@@ -213,9 +213,7 @@ def test_samesite(cookie_factory: Callable[..., Env], samesite: str) -> None:
 
 def test_httponly_only_on_jwt_cookies(cookie_factory: Callable[..., Env]) -> None:
     cookies = set_cookies(cookie_factory().client.post("/login"))
-    assert [n for n, (_, attrs) in sorted(cookies.items()) if attrs.get("httponly")] == sorted(
-        JWT_COOKIES
-    )
+    assert [n for n, (_, attrs) in sorted(cookies.items()) if attrs.get("httponly")] == sorted(JWT_COOKIES)
 
 
 # --- max age / session cookie ------------------------------------------------------
@@ -315,9 +313,7 @@ def test_unset_each_kind(cookie_factory: Callable[..., Env], kind: str, names: l
     ],
     ids=["defaults", "persistent-secure-strict", "domain-path", "no-csrf-cookie", "no-csrf"],
 )
-def test_set_cookie_attributes_differential(
-    differential: Callable[..., Any], config: dict[str, Any]
-) -> None:
+def test_set_cookie_attributes_differential(differential: Callable[..., Any], config: dict[str, Any]) -> None:
     def scenario(env: Env) -> Any:
         add_cookie_routes(env)
         out = []

@@ -50,10 +50,7 @@ def test_csrf_methods_with_header(cookie_env: Env, method: str) -> None:
 
 @pytest.mark.parametrize("method", CSRF_METHODS)
 def test_csrf_methods_mismatch(cookie_env: Env, method: str) -> None:
-    assert (
-        cookie_env.request(method, "/protected", headers={"X-CSRF-TOKEN": "not-the-token"})
-        == MISMATCH
-    )
+    assert cookie_env.request(method, "/protected", headers={"X-CSRF-TOKEN": "not-the-token"}) == MISMATCH
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
@@ -162,9 +159,7 @@ def test_refresh_csrf_is_separate(cookie_env: Env) -> None:
     assert cookie_env.request("POST", "/refresh", headers={"X-CSRF-TOKEN": access_csrf}) == MISMATCH
     status, body = cookie_env.request("POST", "/refresh", headers={"X-CSRF-TOKEN": refresh_csrf})
     assert (status, body["type"]) == (200, "refresh")
-    assert (
-        cookie_env.request("POST", "/protected", headers={"X-CSRF-TOKEN": refresh_csrf}) == MISMATCH
-    )
+    assert cookie_env.request("POST", "/protected", headers={"X-CSRF-TOKEN": refresh_csrf}) == MISMATCH
 
 
 def test_refresh_csrf_custom_header_names(make_env: Callable[..., Env]) -> None:
@@ -177,12 +172,8 @@ def test_refresh_csrf_custom_header_names(make_env: Callable[..., Env]) -> None:
     refresh_csrf = cookie(env, "csrf_refresh_token")
     assert env.request("POST", "/protected", headers={"X-Access-CSRF": access_csrf})[0] == 200
     assert env.request("POST", "/refresh", headers={"X-Refresh-CSRF": refresh_csrf})[0] == 200
-    assert env.request("POST", "/protected", headers={"X-CSRF-TOKEN": access_csrf}) == (
-        MISSING_CSRF
-    )
-    assert env.request("POST", "/refresh", headers={"X-Access-CSRF": refresh_csrf}) == (
-        MISSING_CSRF
-    )
+    assert env.request("POST", "/protected", headers={"X-CSRF-TOKEN": access_csrf}) == (MISSING_CSRF)
+    assert env.request("POST", "/refresh", headers={"X-Access-CSRF": refresh_csrf}) == (MISSING_CSRF)
 
 
 def test_refresh_cookie_get_needs_no_csrf(cookie_env: Env) -> None:
@@ -252,7 +243,5 @@ def test_check_form_matrix_differential(differential: Callable[..., Any]) -> Non
             env.request("PUT", "/protected", query_string={"csrf_token": access_csrf})[0],
         ]
 
-    results = differential(
-        scenario, config={"JWT_TOKEN_LOCATION": ["cookies"], "JWT_CSRF_CHECK_FORM": True}
-    )
+    results = differential(scenario, config={"JWT_TOKEN_LOCATION": ["cookies"], "JWT_CSRF_CHECK_FORM": True})
     assert results == [200, 401, 401, 401]

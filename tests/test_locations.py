@@ -81,9 +81,7 @@ def test_location_as_plain_string(make_env: Callable[..., Env], location: str) -
 
 
 @pytest.mark.parametrize("location", LOCATIONS)
-def test_single_location_ignores_other_locations(
-    make_env: Callable[..., Env], location: str
-) -> None:
+def test_single_location_ignores_other_locations(make_env: Callable[..., Env], location: str) -> None:
     env = make_env(JWT_TOKEN_LOCATION=[location])
     token = env.access_token()
     for other in LOCATIONS:
@@ -124,9 +122,7 @@ def test_combined_locations_missing_message(make_env: Callable[..., Env], order:
 
 
 @pytest.mark.parametrize("order", ORDERS, ids=["+".join(o) for o in ORDERS])
-def test_combined_locations_find_token_anywhere(
-    make_env: Callable[..., Env], order: list[str]
-) -> None:
+def test_combined_locations_find_token_anywhere(make_env: Callable[..., Env], order: list[str]) -> None:
     env = make_env(JWT_TOKEN_LOCATION=order)
     token = env.access_token()
     for location in order:
@@ -197,9 +193,7 @@ def test_missing_first_location_falls_through(make_env: Callable[..., Env]) -> N
         ("/only_json", "json"),
     ],
 )
-def test_route_locations_override_config(
-    make_env: Callable[..., Env], path: str, location: str
-) -> None:
+def test_route_locations_override_config(make_env: Callable[..., Env], path: str, location: str) -> None:
     # The config names a location the route does not use, and vice versa.
     config_location = "query_string" if location != "query_string" else "headers"
     env = make_env(JWT_TOKEN_LOCATION=[config_location])
@@ -259,10 +253,7 @@ def test_custom_header_type(make_env: Callable[..., Env]) -> None:
     assert env.request("GET", "/protected", headers={"Authorization": f"JWT {token}"})[0] == 200
     assert env.request("GET", "/protected", headers={"Authorization": f"Bearer {token}"}) == (
         401,
-        {
-            "msg": "Missing 'JWT' type in 'Authorization' header. "
-            "Expected 'Authorization: JWT <JWT>'"
-        },
+        {"msg": "Missing 'JWT' type in 'Authorization' header. Expected 'Authorization: JWT <JWT>'"},
     )
 
 
@@ -285,8 +276,7 @@ def test_empty_header_type(make_env: Callable[..., Env]) -> None:
             "Token abc",
             (
                 401,
-                "Missing 'Bearer' type in 'Authorization' header. "
-                "Expected 'Authorization: Bearer <JWT>'",
+                "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
             ),
         ),
         ("", (401, "Missing Authorization Header")),
@@ -307,9 +297,7 @@ def test_header_with_several_schemes(env: Env) -> None:
 
 def test_header_surrounding_whitespace(env: Env) -> None:
     token = env.access_token()
-    assert env.request("GET", "/protected", headers={"Authorization": f"  Bearer {token}  "})[
-        0
-    ] == (200)
+    assert env.request("GET", "/protected", headers={"Authorization": f"  Bearer {token}  "})[0] == (200)
 
 
 def test_header_errors_differential(differential: Callable[..., Any]) -> None:
@@ -350,10 +338,7 @@ def test_query_string_prefix(make_env: Callable[..., Env]) -> None:
     assert env.request("GET", "/protected", query_string={"jwt": f"Bearer {token}"})[0] == 200
     assert env.request("GET", "/protected", query_string={"jwt": token}) == (
         422,
-        {
-            "msg": "Invalid value for query parameter 'jwt'. "
-            "Expected the value to start with 'Bearer '"
-        },
+        {"msg": "Invalid value for query parameter 'jwt'. Expected the value to start with 'Bearer '"},
     )
 
 

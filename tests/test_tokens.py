@@ -374,9 +374,7 @@ def test_decode_token_allow_expired(env: Env) -> None:
     assert claims["exp"] < time.time()
 
 
-def test_decode_token_allow_expired_still_checks_signature(
-    env: Env, build: Callable[..., Env]
-) -> None:
+def test_decode_token_allow_expired_still_checks_signature(env: Env, build: Callable[..., Env]) -> None:
     other = build(env.lib, {"JWT_SECRET_KEY": "x" * 64})
     token = other.access_token(expires_delta=EXPIRED)
     with pytest.raises(pyjwt.InvalidSignatureError):
