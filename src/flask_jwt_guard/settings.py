@@ -191,6 +191,7 @@ def normalize_locations(value: Any, key: str = "JWT_TOKEN_LOCATION") -> tuple[st
 
 
 def _audience(config: Mapping[str, Any], key: str) -> str | tuple[str, ...] | None:
+    """A string, or a collection of strings (any one matches), or ``None``."""
     value = config[key]
     if value is None or value == "":
         return None
@@ -251,6 +252,8 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
     if isinstance(methods, str) or not isinstance(methods, Iterable):
         raise _fail("JWT_CSRF_METHODS", f"must be a list of HTTP methods, not {methods!r}")
     samesite = config["JWT_COOKIE_SAMESITE"]
+    if isinstance(samesite, str):
+        samesite = samesite.title()
     if samesite is not None and samesite not in ("Strict", "Lax", "None"):
         raise _fail("JWT_COOKIE_SAMESITE", f'must be "Strict", "Lax", "None" or None, not {samesite!r}')
 
@@ -269,7 +272,7 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
         cookie_secure, cookie_domain, samesite = True, None, "Lax"
 
     identity_claim = _as_str(config, "JWT_IDENTITY_CLAIM")
-    decode_issuer = _optional_str(config, "JWT_DECODE_ISSUER")
+    decode_issuer = _audience(config, "JWT_DECODE_ISSUER")
     encode_audience = _audience(config, "JWT_ENCODE_AUDIENCE")
     settings = Settings(
         token_location=locations,
@@ -366,11 +369,12 @@ def _check_security(settings: Settings, config: Mapping[str, Any]) -> None:
 class SettingsCache:
     """Holds one app's :class:`Settings` and rebuilds it when its inputs change."""
 
-    __slots__ = ("_snapshot", "_settings")
+    __slots__ = ("_entry",)
 
     def __init__(self) -> None:
-        self._snapshot: tuple[Any, ...] | None = None
-        self._settings: Settings | None = None
+        # (snapshot of the watched values, settings), swapped as one object so
+        # that concurrent requests never pair a snapshot with other settings.
+        self._entry: tuple[tuple[Any, ...], Settings] | None = None
 
     def get(self, config: Mapping[str, Any]) -> Settings:
         """The settings for ``config``, rebuilt only if a watched value changed."""
@@ -378,13 +382,14 @@ class SettingsCache:
             current = _read_watched(config)
         except KeyError:
             current = tuple(config.get(key, DEFAULTS.get(key)) for key in WATCHED_KEYS)
-        if current == self._snapshot and self._settings is not None:
-            return self._settings
+        entry = self._entry
+        if entry is not None and current == entry[0]:
+            return entry[1]
         settings = build_settings(dict(zip(WATCHED_KEYS, current, strict=True)))
         # Copies of the containers, so that an in-place edit of a list in
         # app.config is noticed.
-        self._snapshot = tuple(
+        snapshot = tuple(
             copy.copy(value) if isinstance(value, list | dict | set) else value for value in current
         )
-        self._settings = settings
+        self._entry = (snapshot, settings)
         return settings

@@ -77,7 +77,7 @@ class DecodeOptions(NamedTuple):
 
     algorithms: frozenset[str]
     audience: str | tuple[str, ...] | None = None
-    issuer: str | None = None
+    issuer: str | tuple[str, ...] | None = None
     leeway: float = 0
     verify_sub: bool = True
     identity_claim: str = "sub"
@@ -288,7 +288,8 @@ def validate_claims(
             raise MissingRequiredClaimError("iss")
         if not isinstance(claims["iss"], str):
             raise InvalidIssuerError("Payload Issuer (iss) must be a string")
-        if claims["iss"] != options.issuer:
+        issuers = (options.issuer,) if isinstance(options.issuer, str) else options.issuer
+        if claims["iss"] not in issuers:
             raise InvalidIssuerError("Invalid issuer")
     if options.audience is not None:
         _validate_audience(claims, options.audience)

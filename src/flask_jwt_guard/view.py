@@ -84,8 +84,8 @@ def verify_jwt_in_request(
     if request.method in EXEMPT_METHODS:
         return None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    manager: JWTManager = app.extensions[EXTENSION_KEY]
     settings = _settings_of(app)
+    manager: JWTManager = app.extensions[EXTENSION_KEY]
     where = normalize_locations(locations, "locations") if locations else settings.token_location
 
     errors: list[str] = []
