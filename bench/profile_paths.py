@@ -76,9 +76,9 @@ def profile_path(lib_name: str, key: str, n: int, limit: int) -> list[str]:
     status, body = call_once(app.wsgi_app, req)
     if status != "200 OK":
         raise SystemExit(f"{key}: {status} {body[:200]!r}")
-    plain_us = time_requests(app.wsgi_app, req, n) / 1000
+    plain_us = time_requests(app.wsgi_app, req, n)[0] / 1000
     open_req = prepare(REQUEST_CASES[0], "")
-    open_us = time_requests(app.wsgi_app, open_req, n) / 1000
+    open_us = time_requests(app.wsgi_app, open_req, n)[0] / 1000
 
     prof = cProfile.Profile()
     prof.enable()
