@@ -61,6 +61,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
     },
     # Cookies marked Secure (what production over https uses).
     "secure": {"TESTING": True, "JWT_COOKIE_SECURE": True},
+    # Refresh cookie scoped to /refresh (its CSRF cookie stays on "/"), SameSite=Strict.
+    "scoped": {
+        "TESTING": True,
+        "JWT_REFRESH_COOKIE_PATH": "/refresh",
+        "JWT_COOKIE_SAMESITE": "Strict",
+    },
 }
 
 

@@ -141,6 +141,48 @@ def test_secure_cookie_is_kept_on_loopback_which_chromium_trusts(demo: Any, serv
     assert demo.press("Call via cookie").status == "200"
 
 
+def test_refresh_cookie_path_and_samesite_are_honoured_by_the_browser(demo: Any, servers: Any) -> None:
+    demo.open(servers.url("scoped"))
+    demo.press("Log in (cookies)")
+    jar = demo.cookies()
+    assert jar[REFRESH_COOKIE]["path"] == "/refresh"
+    assert jar[ACCESS_COOKIE]["path"] == "/"
+    assert jar[REFRESH_CSRF]["path"] == "/"  # so the page at / can read it ...
+    assert REFRESH_CSRF in demo.document_cookie()
+    assert {cookie["sameSite"] for cookie in jar.values()} == {"Strict"}
+
+    with demo.page.expect_request("**/protected") as protected_request:
+        assert demo.press("Cookie GET (no CSRF needed)").status == "200"
+    sent = protected_request.value.header_value("cookie") or ""
+    assert f"{ACCESS_COOKIE}=" in sent
+    assert f"{REFRESH_COOKIE}=" not in sent  # ... while the refresh token stays on /refresh
+
+    with demo.page.expect_request("**/refresh") as refresh_request:
+        refreshed = demo.press("Refresh")
+    assert (refreshed.status, refreshed.ok) == ("200", True)
+    assert f"{REFRESH_COOKIE}=" in (refresh_request.value.header_value("cookie") or "")
+
+
+def test_samesite_strict_cookie_is_not_sent_on_a_cross_site_navigation(demo: Any, servers: Any) -> None:
+    same_site = servers.url("scoped")
+    demo.open(same_site)
+    demo.press("Log in (cookies)")
+    page = demo.page
+
+    # A link followed from the demo page itself (same site): the cookie goes along.
+    with page.expect_navigation() as same:
+        page.evaluate("url => { location.href = url }", same_site + "/protected")
+    assert same.value.status == 200
+    assert json.loads(page.inner_text("body"))["location"] == "cookies"
+
+    # The same link followed from another site (demo.test): SameSite=Strict withholds it.
+    page.goto(servers.url("scoped", host=INSECURE_HOST) + "/")
+    with page.expect_navigation() as cross:
+        page.evaluate("url => { location.href = url }", same_site + "/protected")
+    assert cross.value.status == 401
+    assert ACCESS_COOKIE in demo.cookies()  # still stored, just not sent cross-site
+
+
 # --- CSRF double submit -------------------------------------------------------------
 
 
