@@ -286,3 +286,26 @@ def test_no_context_processor_by_default(make_env: Callable[..., Env]) -> None:
 
     resp = env.client.get("/page", headers={"Authorization": f"Bearer {env.access_token()}"})
     assert resp.get_data(as_text=True) == "[]"
+
+
+@pytest.mark.parametrize("value", [0, "", [], False], ids=["zero", "empty-str", "empty-list", "false"])
+def test_only_none_is_a_failed_user_lookup(make_env: Callable[..., Env], value: Any) -> None:
+    env = make_env(setup=lambda jwt: jwt.user_lookup_loader(lambda h, d: value))
+    lib = env.lib
+
+    @env.app.route("/u")
+    @lib.jwt_required()
+    def u() -> Any:
+        return jsonify(user=lib.get_current_user())
+
+    assert env.get("/u", env.access_token()) == (200, {"user": value})
+
+
+def test_get_jwt_request_location_outside_protected_view_is_none(env: Env) -> None:
+    lib = env.lib
+
+    @env.app.route("/where")
+    def where() -> Any:
+        return jsonify(location=lib.get_jwt_request_location())
+
+    assert env.get("/where", env.access_token()) == (200, {"location": None})

@@ -531,3 +531,24 @@ def test_loader_responses_differential(differential: Callable[..., Any]) -> None
 
     results = differential(scenario, setup=setup)
     assert results[-1] == (496, "fresh please")
+
+
+# --- loader return values ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [(True, 200), (1, 200), ("yes", 200), (False, 400), (None, 400), (0, 400)],
+)
+def test_token_verification_truthiness(make_env: Callable[..., Env], result: Any, status: int) -> None:
+    env = make_env(setup=lambda jwt: jwt.token_verification_loader(lambda h, d: result))
+    assert env.get("/protected", env.access_token())[0] == status
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [(True, 401), ("yes", 401), (False, 200), (None, 200), (0, 200)],
+)
+def test_blocklist_truthiness(make_env: Callable[..., Env], result: Any, status: int) -> None:
+    env = make_env(setup=lambda jwt: jwt.token_in_blocklist_loader(lambda h, d: result))
+    assert env.get("/protected", env.access_token())[0] == status

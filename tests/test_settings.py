@@ -276,3 +276,14 @@ def test_bad_value_set_after_init_raises_on_use(env: Env) -> None:
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
 def test_missing_private_key(lib: Any, algorithm: str) -> None:
     raises_naming("JWT_PRIVATE_KEY", _exercise(lib, JWT_ALGORITHM=algorithm))
+
+
+def test_bad_route_location_names_it(lib: Any, secret: str) -> None:
+    def run() -> Any:
+        app = Flask("badroute")
+        app.config.update(TESTING=True, JWT_SECRET_KEY=secret)
+        lib.JWTManager(app)
+        app.add_url_rule("/b", "b", lib.jwt_required(locations="nowhere")(lambda: "x"))
+        return app.test_client().get("/b")
+
+    raises_naming("nowhere", run)

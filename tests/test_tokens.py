@@ -466,3 +466,40 @@ def test_tokens_interoperate(lib_pair: Any, build: Callable[..., Env]) -> None:
     assert r.get("/fresh", w.access_token("eve", fresh=timedelta(minutes=5)))[0] == 200
     assert r.get("/refresh", w.refresh_token("eve"))[1]["type"] == "refresh"
     assert r.get("/protected", w.access_token(expires_delta=EXPIRED))[0] == 401
+
+
+# --- malformed tokens and size ------------------------------------------------------
+
+
+MALFORMED = ["", ".", "..", "a", "a.b", "a.b.c", "a.b.c.d", "éé.b.c", "null", "{}", "x" * 300]
+
+
+@pytest.mark.parametrize("token", MALFORMED, ids=[f"m{i}" for i in range(len(MALFORMED))])
+def test_malformed_tokens_are_422(env: Env, token: str) -> None:
+    status, body = env.request("GET", "/protected", headers={"Authorization": f"Bearer {token}"})
+    if token == "":
+        expected = "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"
+        assert (status, body) == (422, {"msg": expected})
+        return
+    assert status == 422
+    assert isinstance(body["msg"], str) and body["msg"]
+
+
+def test_leeway_as_timedelta(make_env: Callable[..., Env]) -> None:
+    env = make_env(JWT_DECODE_LEEWAY=timedelta(minutes=5))
+    assert env.get("/protected", env.access_token(expires_delta=EXPIRED))[0] == 200
+
+
+def test_large_token_minted_by_the_app_is_usable(env: Env) -> None:
+    # An app whose tokens carry large claims (e.g. a permission list) must either
+    # get its tokens accepted, or be told at creation time why they never will be.
+    big = {"permissions": [f"perm-{i:05d}" for i in range(1500)]}
+    try:
+        token = env.access_token(additional_claims=big)
+    except Exception as exc:  # a clear refusal at mint time is acceptable
+        assert "JWT_MAX_TOKEN_SIZE" in str(exc)
+        return
+    assert len(token) > 16384
+    status, body = env.request("POST", "/protected", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200, body
+    assert env.decode(token)["permissions"][-1] == "perm-01499"
