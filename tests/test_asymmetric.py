@@ -218,3 +218,30 @@ def test_asymmetric_interoperability(
 ) -> None:
     writer, reader = (build(lib, asym_config(keys, algorithm)) for lib in lib_pair)
     assert reader.get("/protected", writer.access_token("i"))[1]["identity"] == "i"
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256", "EdDSA"])
+def test_key_objects_accepted(make_env: Callable[..., Env], keys: Any, algorithm: str) -> None:
+    private_pem, public_pem = keys[KIND[algorithm]]
+    private = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    public = serialization.load_pem_public_key(public_pem.encode())
+    env = make_env(JWT_ALGORITHM=algorithm, JWT_PRIVATE_KEY=private, JWT_PUBLIC_KEY=public)
+    token = env.access_token("obj")
+    assert pyjwt.decode(token, public_pem, algorithms=[algorithm])["sub"] == "obj"
+    assert env.get("/protected", token)[1]["identity"] == "obj"
+
+
+def test_hmac_secret_as_bytes(make_env: Callable[..., Env]) -> None:
+    key = b"\x00\x01binary-secret-" + bytes(range(40))
+    env = make_env(JWT_SECRET_KEY=key)
+    token = env.access_token()
+    assert pyjwt.decode(token, key, algorithms=["HS256"])["sub"] == "alice"
+    assert env.get("/protected", token)[0] == 200
+
+
+def test_switching_keys_at_runtime(make_env: Callable[..., Env], keys: Any) -> None:
+    env = make_env(**asym_config(keys, "ES256"))
+    old = env.access_token()
+    env.app.config["JWT_PRIVATE_KEY"], env.app.config["JWT_PUBLIC_KEY"] = keys["ec2"]
+    assert env.get("/protected", old) == (422, {"msg": "Signature verification failed"})
+    assert env.get("/protected", env.access_token())[0] == 200
