@@ -1,10 +1,10 @@
 """Throughput under gunicorn: Flask-JWT-Guard vs Flask-JWT-Extended, side by side.
 
-For each library in turn, serves ``throughput_app:app`` with gunicorn (sync
-workers, 2 by default) on a free 127.0.0.1 port and loads it with ``wrk``
-(bounded: threads, connections and duration are fixed) on the unprotected
-route and on the header-protected route. Repetitions alternate which library
-goes first; the reported figure is the median requests/s.
+Serves ``throughput_app:app`` on each library with gunicorn (sync workers, 2 by
+default) on free 127.0.0.1 ports and loads one server at a time with ``wrk``
+(bounded: threads, connections and duration are fixed) on the unprotected route
+and on the header-protected route. Repetitions alternate which library goes
+first; the reported figure is the median requests/s.
 
     .venv/bin/python bench/throughput.py            # writes bench/results/throughput.md
     .venv/bin/python bench/throughput.py --quick    # one short repetition, prints only
@@ -168,27 +168,37 @@ ROUTES = {"unprotected": "/open", "header-protected": "/protected"}
 def measure(
     libs: list[str], reps: int, workers: int, threads: int, conns: int, seconds: float
 ) -> dict[tuple[int, str], list[WrkResult]]:
-    """Results keyed by (index into ``libs``, route name)."""
+    """Results keyed by (index into ``libs``, route name).
+
+    One server per library, both up for the whole run (an idle sync worker costs
+    nothing); each repetition loads route by route, library by library, alternating
+    which library goes first, so slow drifts in machine load hit both alike.
+    """
     tokens = {}
     for lib in libs:
         mod = import_lib(lib)
         tokens[lib] = make_token(mod, build_app(mod))
     results: dict[tuple[int, str], list[WrkResult]] = {}
-    for rep in range(reps):
-        order = list(enumerate(libs))
-        if rep % 2:
-            order.reverse()
-        for idx, lib in order:
-            server = Server(lib, workers)
-            try:
-                server.wait_ready()
-                auth = {"Authorization": f"Bearer {tokens[lib]}"}
-                status = http_status(server.url + "/protected", auth)
-                if status != 200:
-                    raise RuntimeError(f"{lib}: /protected answered {status}, not 200")
-                run_wrk(server.url + "/open", threads, conns, 1, {})  # warm-up
-                for name, path in ROUTES.items():
-                    hdrs = auth if path == "/protected" else {}
+    servers: list[Server] = []
+    try:
+        for lib in libs:
+            servers.append(Server(lib, workers))
+        for idx, server in enumerate(servers):
+            server.wait_ready()
+            auth = {"Authorization": f"Bearer {tokens[libs[idx]]}"}
+            status = http_status(server.url + "/protected", auth)
+            if status != 200:
+                raise RuntimeError(f"{libs[idx]}: /protected answered {status}, not 200")
+            for path in ROUTES.values():  # warm-up
+                run_wrk(server.url + path, threads, conns, 1, auth)
+        for rep in range(reps):
+            order = list(enumerate(servers))
+            if rep % 2:
+                order.reverse()
+            for name, path in ROUTES.items():
+                for idx, server in order:
+                    lib = libs[idx]
+                    hdrs = {"Authorization": f"Bearer {tokens[lib]}"} if path == "/protected" else {}
                     res = run_wrk(server.url + path, threads, conns, seconds, hdrs)
                     if res.non2xx:
                         raise RuntimeError(f"{lib} {path}: {res.non2xx} non-2xx responses")
@@ -198,8 +208,9 @@ def measure(
                         f"p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms {res.errors}",
                         flush=True,
                     )
-            finally:
-                server.stop()
+    finally:
+        for server in servers:
+            server.stop()
     return results
 
 
@@ -229,8 +240,8 @@ def report(results: dict[tuple[int, str], list[WrkResult]], ours: str, peer: str
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="one 2 s repetition; print only")
-    ap.add_argument("--reps", type=int, help="repetitions per library (default 3)")
-    ap.add_argument("--duration", type=float, help="wrk seconds per run (default 5)")
+    ap.add_argument("--reps", type=int, help="repetitions per library (default 5)")
+    ap.add_argument("--duration", type=float, help="wrk seconds per run (default 3)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--connections", type=int, default=16)
@@ -241,15 +252,17 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk", file=sys.stderr)
         return 2
-    reps = args.reps or (1 if args.quick else 3)
-    seconds = args.duration or (2 if args.quick else 5)
+    reps = args.reps or (1 if args.quick else 5)
+    seconds = args.duration or (2 if args.quick else 3)
     out: Path | None = args.out or (None if args.quick else RESULTS)
 
+    load0 = f"{os.getloadavg()[0]:.2f}"
     results = measure([args.ours, args.peer], reps, args.workers, args.threads, args.connections, seconds)
     params = (
         f"gunicorn {args.workers} sync workers on {HOST}; `wrk -t{args.threads} "
         f"-c{args.connections} -d{seconds:g}s`; median of {reps} repetitions alternating which "
-        f"library goes first; every response checked 2xx. Note: load generator and server "
+        f"library goes first; every response checked 2xx; load average before/after "
+        f"{load0} / {os.getloadavg()[0]:.2f}. Note: load generator and server "
         f"share the machine's CPUs, so absolute numbers understate a dedicated server; the "
         f"ratio is the comparison."
     )
