@@ -307,7 +307,7 @@ LEAK_MARKERS = ("Traceback", 'File "', "Exception", "werkzeug", "site-packages")
 
 def _needles(token: str | None, secrets: Iterable[str]) -> list[str]:
     needles = [s for s in secrets if s and len(s) >= 6]
-    if token:
+    if token and len(token) >= 12:
         needles.append(token)
         needles.extend(seg for seg in token.split(".") if len(seg) >= 12)
     return needles

@@ -1,0 +1,212 @@
+"""Property-based fuzzing of every token location and of the CSRF header.
+
+Properties:
+* any request is answered with a 4xx JSON refusal or with the very same 200 as
+  the valid token (same identity); never a 5xx, never another identity;
+* differential: whatever the library accepts, PyJWT with the same key and
+  options accepts too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jwt as pyjwt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .conftest import (
+    CSRF_FAILED,
+    HS_SECRET,
+    LOCATIONS,
+    SecApp,
+    assert_rejected,
+    csrf_of,
+    hs_sign,
+    send,
+    unverified_payload,
+)
+
+FUZZ = settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    database=None,
+)
+
+location_st = st.sampled_from(LOCATIONS)
+# Characters a mutation may introduce: the base64url alphabet, JOSE punctuation,
+# the standard-alphabet and padding characters, whitespace and hostile bytes.
+mutation_chars = st.sampled_from(
+    list("AQgw09-_") + [".", "=", "+", "/", " ", "\t", "\x00", "\xe9", "\u200b", "%", '"', ","]
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, token: str) -> str:
+    ops = draw(st.lists(st.integers(0, 7), min_size=1, max_size=3))
+    out = token
+    for op in ops:
+        pos = draw(st.integers(0, max(0, len(out) - 1)))
+        ch = draw(mutation_chars)
+        segs = out.split(".")
+        if op == 0:
+            out = out[:pos] + ch + out[pos + 1 :]
+        elif op == 1:
+            out = out[:pos] + ch + out[pos:]
+        elif op == 2:
+            out = out[:pos] + out[pos + 1 :]
+        elif op == 3:
+            out = out[:pos]
+        elif op == 4 and segs:
+            i = draw(st.integers(0, len(segs) - 1))
+            out = ".".join(segs[: i + 1] + segs[i:])
+        elif op == 5 and len(segs) > 1:
+            i = draw(st.integers(0, len(segs) - 1))
+            out = ".".join(segs[:i] + segs[i + 1 :])
+        elif op == 6 and len(segs) > 1:
+            i, j = draw(st.integers(0, len(segs) - 1)), draw(st.integers(0, len(segs) - 1))
+            segs[i], segs[j] = segs[j], segs[i]
+            out = ".".join(segs)
+        else:
+            out = out + ch * draw(st.integers(1, 3))
+    return out
+
+
+def _normalised(value: str) -> str:
+    return value.strip(" \t").strip('"')
+
+
+def _pyjwt_accepts(token: str) -> bool:
+    try:
+        pyjwt.decode(token, HS_SECRET, algorithms=["HS256"], options={"verify_aud": False})
+    except pyjwt.PyJWTError:
+        return False
+    return True
+
+
+def _check(resp: Any, token: str, valid: str, identity: str) -> None:
+    if resp.status_code == 200:
+        assert resp.get_json()["identity"] == identity, "accepted as another identity"
+        assert _normalised(token) == valid, f"accepted a different token text: {token!r}"
+        assert _pyjwt_accepts(valid)
+    else:
+        assert_rejected(resp, token=token, secrets=())
+
+
+@FUZZ
+@given(raw=st.binary(max_size=400), location=location_st)
+def test_arbitrary_bytes_anywhere(hs: SecApp, raw: bytes, location: str) -> None:
+    token = raw.decode("latin-1")
+    resp = send(hs.client, location, token)
+    assert_rejected(resp, token=token if len(token) >= 12 else None, secrets=())
+
+
+@FUZZ
+@given(data=st.data(), location=location_st)
+def test_mutated_valid_token(hs: SecApp, data: st.DataObject, location: str) -> None:
+    valid = hs.access("alice")
+    token = data.draw(mutated(valid))
+    resp = send(hs.client, location, token, csrf=csrf_of(valid))
+    _check(resp, token, valid, "alice")
+
+
+@FUZZ
+@given(value=st.text(st.characters(max_codepoint=0xFF), max_size=120))
+def test_csrf_header_fuzz(hs: SecApp, value: str) -> None:
+    token = hs.access("alice")
+    real = csrf_of(token)
+    resp = send(hs.client, "cookies", token, csrf=value)
+    if value == real:
+        assert resp.status_code == 200 and resp.get_json()["identity"] == "alice"
+    else:
+        assert_rejected(resp, CSRF_FAILED, token=token)
+
+
+@FUZZ
+@given(data=st.data())
+def test_csrf_header_mutations_of_the_real_value(hs: SecApp, data: st.DataObject) -> None:
+    token = hs.access("alice")
+    real = csrf_of(token)
+    value = data.draw(mutated(real))
+    resp = send(hs.client, "cookies", token, csrf=value)
+    if value == real:
+        assert resp.status_code == 200
+    else:
+        assert_rejected(resp, CSRF_FAILED, token=token)
+
+
+# --------------------------------------------------------------------------- differential
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+header_st = st.fixed_dictionaries(
+    {"alg": st.sampled_from(["HS256", "HS256", "HS256", "HS384", "none", "hs256", "RS256"])},
+    optional={
+        "typ": st.one_of(st.just("JWT"), json_values),
+        "kid": json_values,
+        "crit": json_values,
+        "b64": json_values,
+        "jku": st.just("http://127.0.0.1:1/jwks"),
+        "zip": st.just("DEF"),
+    },
+)
+CLAIMS = ["exp", "nbf", "iat", "sub", "jti", "type", "fresh", "aud", "iss", "csrf"]
+claim_overrides = st.dictionaries(st.sampled_from(CLAIMS), json_values, max_size=3)
+claim_drops = st.lists(st.sampled_from(CLAIMS), max_size=2)
+
+
+@FUZZ
+@given(header=header_st, overrides=claim_overrides, drops=claim_drops, location=location_st)
+def test_differential_against_pyjwt(
+    hs: SecApp,
+    header: dict[str, Any],
+    overrides: dict[str, Any],
+    drops: list[str],
+    location: str,
+) -> None:
+    claims = unverified_payload(hs.access("alice"))
+    for name in drops:
+        claims.pop(name, None)
+    claims.update(overrides)
+    payload = json.dumps(claims, separators=(",", ":")).encode()  # NaN/Infinity literals allowed
+    token = hs_sign(header, payload, HS_SECRET)
+    resp = send(hs.client, location, token)
+    assert resp.status_code < 500, resp.get_data()[:300]
+    if resp.status_code == 200:
+        assert _pyjwt_accepts(token), f"library accepted, PyJWT refused: {header} {overrides}"
+        assert resp.get_json()["identity"] == claims.get("sub")
+    else:
+        assert_rejected(resp, token=token, secrets=())
+
+
+@FUZZ
+@given(data=st.data(), location=location_st)
+def test_differential_on_mutations(hs: SecApp, data: st.DataObject, location: str) -> None:
+    valid = hs.access("alice")
+    token = data.draw(mutated(valid))
+    resp = send(hs.client, location, token, csrf=csrf_of(valid))
+    assert resp.status_code < 500
+    if resp.status_code == 200:
+        assert _pyjwt_accepts(_normalised(token))
+
+
+@pytest.mark.parametrize("location", LOCATIONS)
+def test_fuzz_harness_accepts_the_valid_token(hs: SecApp, location: str) -> None:
+    valid = hs.access("alice")
+    resp = send(hs.client, location, valid)
+    _check(resp, valid, valid, "alice")
