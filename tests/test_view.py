@@ -339,3 +339,28 @@ def test_view_matrix_differential(differential: Callable[..., Any]) -> None:
     results = differential(scenario)
     assert results["/optional none"] == (200, ANON)
     assert results["/fresh fresh"][0] == 200
+
+
+def test_async_view_with_flask_async_extra(lib: Any, secret: str) -> None:
+    # Plain Flask (asgiref, the "async" extra, is a test dependency), not the
+    # AsyncFlask helper of conftest.
+    from flask import Flask
+
+    app = Flask("async_plain")
+    app.config.update(TESTING=True, JWT_SECRET_KEY=secret)
+    lib.JWTManager(app)
+
+    @app.route("/a")
+    @lib.jwt_required(fresh=True)
+    async def a() -> Any:
+        await asyncio.sleep(0)
+        return jsonify(identity=lib.get_jwt_identity(), fresh=lib.get_jwt()["fresh"])
+
+    with app.app_context():
+        fresh = lib.create_access_token("f", fresh=True)
+        stale = lib.create_access_token("s")
+    client = app.test_client()
+    resp = client.get("/a", headers={"Authorization": f"Bearer {fresh}"})
+    assert (resp.status_code, resp.get_json()) == (200, {"identity": "f", "fresh": True})
+    resp = client.get("/a", headers={"Authorization": f"Bearer {stale}"})
+    assert (resp.status_code, resp.get_json()) == (401, {"msg": "Fresh token required"})
