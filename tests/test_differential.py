@@ -140,3 +140,64 @@ def test_harness_detects_differences(differential: Callable[..., Any]) -> None:
         assert "differs from flask_jwt_extended" in str(err)
     else:
         raise AssertionError("differential() accepted different results")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+RESERVED = {"sub", "uid", "iat", "nbf", "exp", "jti", "csrf", "type", "fresh", "aud", "iss"}
+token_args = st.fixed_dictionaries(
+    {
+        "fresh": st.one_of(
+            st.booleans(),
+            # never within seconds of "now": no clock-dependent outcome
+            (st.integers(-3600, -5) | st.integers(5, 3600)).map(lambda s: timedelta(seconds=s)),
+        ),
+        "expires_delta": st.one_of(
+            st.none(), st.just(False), st.integers(60, 10**6).map(lambda s: timedelta(seconds=s))
+        ),
+        "additional_claims": st.none()
+        | st.dictionaries(st.text(min_size=1, max_size=6).filter(lambda k: k not in RESERVED), json_values),
+        "additional_headers": st.none() | st.fixed_dictionaries({"kid": st.text(max_size=10)}),
+    }
+)
+
+
+def _shape(env: Env, token: str, fresh_arg: Any = False) -> dict[str, Any]:
+    claims = env.decode(token)
+    shape = {k: v for k, v in claims.items() if k not in ("iat", "nbf", "exp", "jti", "csrf", "fresh")}
+    shape["keys"] = sorted(claims)
+    shape["header"] = pyjwt.get_unverified_header(token)
+    if "exp" in claims:
+        shape["exp-iat"] = claims["exp"] - claims["iat"]
+    fresh = claims["fresh"]
+    if isinstance(fresh, bool):
+        shape["fresh"] = fresh
+    else:  # a timedelta became a timestamp: iat + delta, give or take the clock tick
+        shape["fresh"] = abs(fresh - claims["iat"] - fresh_arg.total_seconds()) < 2
+    return shape
+
+
+@settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(args=token_args, identity=st.text(max_size=12))
+def test_random_token_arguments_agree(
+    differential: Callable[..., Any], args: dict[str, Any], identity: str
+) -> None:
+    def scenario(env: Env) -> Any:
+        access = env.access_token(identity, **args)
+        refresh_args = {k: v for k, v in args.items() if k != "fresh"}
+        refresh = env.refresh_token(identity, **refresh_args)
+        return [_shape(env, access, args["fresh"]), _shape(env, refresh), env.get("/fresh", access)]
+
+    access_shape, _, _ = differential(scenario)
+    assert access_shape["sub"] == identity
