@@ -42,7 +42,7 @@ HS_SECRET = "s3cr3t-" + "k" * 57  # 64 bytes: no short-secret warning
 CANARY_SUB = "canary-identity-7f3a9c"
 
 
-# --------------------------------------------------------------------------- base64url / JSON
+# --- base64url / JSON
 
 
 def b64e(data: bytes) -> str:
@@ -87,7 +87,7 @@ def resign(token: str, key: bytes | str, header: Any = None, payload: Any = None
     )
 
 
-# --------------------------------------------------------------------------- keys
+# --- keys
 
 
 @dataclass
@@ -137,7 +137,7 @@ def ed_keys() -> KeyPair:
     return _pair("EdDSA", ed25519.Ed25519PrivateKey.generate())
 
 
-# --------------------------------------------------------------------------- app factory
+# --- app factory
 
 
 @dataclass
@@ -242,7 +242,7 @@ def ed(ed_keys: KeyPair) -> SecApp:
     return rsa_app(ed_keys, "EdDSA")
 
 
-# --------------------------------------------------------------------------- transport
+# --- transport
 
 
 def csrf_of(token: str) -> str:
@@ -300,7 +300,7 @@ def send(
     return client.open(path, method=method, environ_overrides=environ, **kwargs)
 
 
-# --------------------------------------------------------------------------- checks
+# --- checks
 
 LEAK_MARKERS = ("Traceback", 'File "', "Exception", "werkzeug", "site-packages")
 

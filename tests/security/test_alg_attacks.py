@@ -37,7 +37,7 @@ from .conftest import (
     unverified_payload,
 )
 
-# --------------------------------------------------------------------------- alg=none
+# --- alg=none
 
 NONE_SPELLINGS = ["none", "None", "NONE", "nOnE", "none ", ""]
 
@@ -53,7 +53,7 @@ def test_alg_none(hs: SecApp, location: str, alg: str, sig: str) -> None:
     assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
 
-# --------------------------------------------------------------------------- HS256 keyed with the public key
+# --- HS256 keyed with the public key
 
 
 def _cert(keys: KeyPair) -> x509.Certificate:
@@ -163,7 +163,7 @@ def test_hmac_keyed_with_public_key(
     assert_rejected(send(app.client, location, token), INVALID, token=token)
 
 
-# --------------------------------------------------------------------------- allow-list
+# --- allow-list
 
 
 ODD_ALGS: list[Any] = [
@@ -204,7 +204,7 @@ def test_control_valid_token_accepted_everywhere(hs: SecApp) -> None:
         assert_accepted(send(hs.client, location, token))
 
 
-# --------------------------------------------------------------------------- padding / curve mismatches
+# --- padding / curve mismatches
 
 
 def _asym_token(claims: dict[str, Any], key: Any, alg: str) -> str:
@@ -308,7 +308,7 @@ def test_control_asymmetric_tokens_accepted(
     assert_accepted(send(app.client, location, app.access()))
 
 
-# --------------------------------------------------------------------------- psychic signatures
+# --- psychic signatures
 
 P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 

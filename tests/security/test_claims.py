@@ -36,7 +36,7 @@ def lenient() -> SecApp:
     return make_app(JWT_DECODE_LEEWAY=LEEWAY)
 
 
-# --------------------------------------------------------------------------- exp / nbf / iat
+# --- exp / nbf / iat
 
 # (app, claim, offset from now in seconds, expected status or 200)
 TIME_CASES: list[tuple[str, str, int, int]] = [
@@ -92,7 +92,7 @@ def test_expired_message(hs: SecApp, location: str) -> None:
     assert resp.get_json() == {"msg": "Token has expired"}
 
 
-# --------------------------------------------------------------------------- issuer / audience
+# --- issuer / audience
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "api://orders"
@@ -167,7 +167,7 @@ def test_audience_list_configured(location: str) -> None:
     assert_rejected(send(app.client, location, token), INVALID, token=token)
 
 
-# --------------------------------------------------------------------------- token types and freshness
+# --- token types and freshness
 
 
 @pytest.mark.parametrize("location", LOCATIONS)
@@ -221,7 +221,7 @@ def test_refresh_token_on_fresh_route(hs: SecApp, location: str) -> None:
     assert_rejected(resp, (WRONG_TYPE, FRESH_REQUIRED), token=token)
 
 
-# --------------------------------------------------------------------------- revocation
+# --- revocation
 
 
 @pytest.mark.parametrize("location", LOCATIONS)
@@ -243,7 +243,7 @@ def test_revoked_and_expired_is_not_accepted(hs: SecApp, location: str) -> None:
     assert_rejected(send(hs.client, location, token), (EXPIRED, REVOKED), token=token)
 
 
-# --------------------------------------------------------------------------- optional routes
+# --- optional routes
 
 
 @pytest.mark.parametrize("location", LOCATIONS)

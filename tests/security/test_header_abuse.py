@@ -129,7 +129,7 @@ def test_embedded_symmetric_jwk(hs: SecApp, location: str) -> None:
     assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
 
-# --------------------------------------------------------------------------- kid
+# --- kid
 
 HOSTILE_KIDS: dict[str, Any] = {
     "path-traversal": "../../../../../../dev/null",
@@ -183,7 +183,7 @@ def test_non_string_kid(hs: SecApp, location: str, kid: str) -> None:
     assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
 
-# --------------------------------------------------------------------------- crit and b64
+# --- crit and b64
 
 CRITS: dict[str, Any] = {
     "unknown-extension": {"crit": ["x-unknown"], "x-unknown": 1},

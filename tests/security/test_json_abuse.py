@@ -50,7 +50,7 @@ def _raw(hs: SecApp, extra: str, identity: str = CANARY_SUB, *drop: str) -> byte
     return ("{" + base + ("," + extra if extra else "") + "}").encode()
 
 
-# --------------------------------------------------------------------------- duplicates
+# --- duplicates
 
 
 @pytest.mark.parametrize("location", LOCATIONS)
@@ -89,7 +89,7 @@ def test_duplicate_claims(hs: SecApp, location: str, case: str) -> None:
         assert_safe(resp, token=token, identity=identity)
 
 
-# --------------------------------------------------------------------------- nesting
+# --- nesting
 
 DEPTH = 5000  # deeper than CPython's recursion limit, still under the 16 KB default cap
 
@@ -122,7 +122,7 @@ def test_deep_nesting(hs: SecApp, location: str, case: str, key: str) -> None:
     assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
 
-# --------------------------------------------------------------------------- registered claim types
+# --- registered claim types
 
 BAD_VALUES = {
     "Infinity": "Infinity",
@@ -186,7 +186,7 @@ def test_mistyped_csrf_claim(hs: SecApp, value: str) -> None:
         assert_rejected(resp, (CSRF_FAILED, INVALID), token=token)
 
 
-# --------------------------------------------------------------------------- text
+# --- text
 
 
 UNICODE_SUBS = {
@@ -266,7 +266,7 @@ def test_bom_around_token_text(hs: SecApp, location: str, where: str) -> None:
     assert_rejected(send(hs.client, location, token), (MISSING, INVALID), token=token)
 
 
-# --------------------------------------------------------------------------- JSON body
+# --- JSON body
 
 
 BODY_VALUES: dict[str, Any] = {

@@ -62,7 +62,7 @@ def test_warning_category() -> None:
     assert issubclass(ConfigurationError, RuntimeError)
 
 
-# --------------------------------------------------------------------------- warnings
+# --- warnings
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def _strict_refuses_or_forces_secure(config: dict[str, Any]) -> None:
         assert "secure" in [a.strip().lower() for a in cookie.split(";")[1:]], cookie
 
 
-# --------------------------------------------------------------------------- strict runtime
+# --- strict runtime
 
 
 @pytest.fixture(scope="module")

@@ -106,7 +106,7 @@ def test_tampered_or_malformed(hs: SecApp, location: str, case: str) -> None:
     assert_rejected(resp, statuses_for(location, token, expected), token=token)
 
 
-# --------------------------------------------------------------------------- non-canonical base64url
+# --- non-canonical base64url
 
 
 def _swap_alphabet(seg: str) -> str:

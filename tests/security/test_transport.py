@@ -98,7 +98,7 @@ def test_control_characters_in_other_locations(hs: SecApp, case: str, where: str
     assert_rejected(send(hs.client, where, token, csrf=csrf_of(valid)), BAD_HEADER, token=token)
 
 
-# --------------------------------------------------------------------------- CSRF double submit
+# --- CSRF double submit
 
 
 def _csrf_cases(real: str, other: str) -> dict[str, str]:
@@ -178,7 +178,7 @@ def test_method_override_does_not_skip_csrf(hs: SecApp, case: str) -> None:
     assert_rejected(resp, CSRF_FAILED, token=token)
 
 
-# --------------------------------------------------------------------------- cookie tossing
+# --- cookie tossing
 
 
 @pytest.mark.parametrize("csrf_from", ["attacker", "victim"])
