@@ -27,7 +27,7 @@ from apps import OURS, build_app, import_lib, make_token  # noqa: E402
 from run import REQUEST_CASES, PreparedRequest, call_once, prepare, time_requests  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PATHS = ("header", "cookie", "cookie_csrf")
+PATHS = ("header", "cookie", "cookie_csrf", "query", "json")
 
 StatKey = tuple[str, int, str]
 
