@@ -77,12 +77,14 @@ def mutated(draw: st.DrawFn, token: str) -> str:
 
 def _normalised(value: str, location: str = "headers") -> str:
     """What an HTTP layer may legitimately strip before the library sees the token:
-    list commas and whitespace around an Authorization value, and the DQUOTEs
-    RFC 6265 allows around a cookie value."""
+    list commas and whitespace around an Authorization value, and the whitespace
+    and DQUOTEs RFC 6265 allows around a cookie value."""
     if location == "headers":
         return value.strip(" \t,")
-    if location == "cookies" and len(value) > 1 and value[0] == value[-1] == '"':
-        return value[1:-1]
+    if location == "cookies":
+        value = value.strip(" \t")  # RFC 6265: optional whitespace around the value
+        if len(value) > 1 and value[0] == value[-1] == '"':
+            return value[1:-1]
     return value
 
 
@@ -216,4 +218,4 @@ def test_differential_on_mutations(hs: SecApp, data: st.DataObject, location: st
 def test_fuzz_harness_accepts_the_valid_token(hs: SecApp, location: str) -> None:
     valid = hs.access("alice")
     resp = send(hs.client, location, valid)
-    _check(resp, valid, valid, "alice")
+    _check(resp, valid, valid, "alice", location)
