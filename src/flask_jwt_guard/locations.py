@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .csrf import submitted_csrf
 from .exceptions import (
+    CSRFError,
     DecodeError,
     InvalidHeaderError,
     InvalidQueryParamError,
@@ -57,9 +58,14 @@ def from_headers(request: Request, settings: Settings, refresh: bool) -> Found:
 def from_cookies(request: Request, settings: Settings, refresh: bool) -> Found:
     """The HttpOnly token cookie, plus the double-submit CSRF value for unsafe methods."""
     name = settings.token_cookies[refresh].name
-    token = request.cookies.get(name)
+    values = request.cookies.getlist(name)
+    token = values[0] if values else None
     if not token:
         raise NoAuthorizationError(f'Missing cookie "{name}"')
+    if len(values) > 1 and any(value != token for value in values):
+        # Cookie tossing: a sibling (sub)domain planted a second cookie of the same
+        # name, which the browser may send first. Refuse rather than guess.
+        raise CSRFError(f'More than one "{name}" cookie was sent')
     return token, submitted_csrf(request, settings, refresh)
 
 
@@ -82,7 +88,10 @@ def from_json(request: Request, settings: Settings, refresh: bool) -> Found:
     if not request.is_json:
         raise NoAuthorizationError("Invalid content-type. Must be application/json.")
     key = settings.json_keys[refresh]
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser can go: not a token
+        body = None
     token = body.get(key) if isinstance(body, dict) else None
     if not token:
         raise NoAuthorizationError(f'Missing "{key}" key in json data.')

@@ -299,6 +299,12 @@ class JWTManager:
             headers=headers,
             json_default=getattr(app.json, "default", None),
         )
+        if len(token) > settings.decode_options.max_size:
+            raise ValueError(
+                f"The new token is {len(token)} bytes long, over JWT_MAX_TOKEN_SIZE "
+                f"({settings.decode_options.max_size}), so it would be refused: raise "
+                "JWT_MAX_TOKEN_SIZE or put fewer claims in the token"
+            )
         csrf = claims.get("csrf")
         if isinstance(csrf, str):
             # set_*_cookies in this app context reuses it instead of decoding the token.

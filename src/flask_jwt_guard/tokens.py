@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import math
 import re
 import time
 import uuid
@@ -100,6 +101,13 @@ class UnverifiedToken:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"Out of range float values are not JSON compliant: {name!r}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"Number out of range: {text[:32]}")
+    return value
 
 
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -255,7 +263,7 @@ def verify_signature(parsed: UnverifiedToken, key: Any, algorithms: Iterable[str
 
 def _numeric(claims: dict[str, Any], name: str, error: type[Exception], label: str) -> float:
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise error(f"{label} must be an integer.")
     return int(value)
 

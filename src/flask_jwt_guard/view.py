@@ -104,14 +104,22 @@ def verify_jwt_in_request(
         return None
 
     if settings.strict:
+        if location == "query_string":
+            # On every response to this request, the rejected ones included.
+            after_this_request(_no_store)
         _refuse_second_token(settings, where, found_at, refresh)
     header, claims = manager._decode(token, settings, csrf_value)
 
     if verify_type:
+        # Exact values only: a "type" of "ACCESS", 1 or ["access"] is nobody's token.
         if refresh and claims["type"] != "refresh":
             raise WrongTokenError("Only refresh tokens are allowed")
-        if not refresh and claims["type"] == "refresh":
-            raise WrongTokenError("Only non-refresh tokens are allowed")
+        if not refresh and claims["type"] != "access":
+            raise WrongTokenError(
+                "Only non-refresh tokens are allowed"
+                if claims["type"] == "refresh"
+                else "Only access tokens are allowed"
+            )
     if fresh and not _is_fresh(claims):
         raise FreshTokenRequired("Fresh token required", header, claims)
     callbacks = manager._callbacks
@@ -129,8 +137,6 @@ def verify_jwt_in_request(
             identity = claims.get(settings.identity_claim)
             raise UserLookupError(f"user_lookup returned None for {identity}", header, claims)
         state.user, state.user_loaded = user, True
-    if settings.strict and location == "query_string":
-        after_this_request(_no_store)
     setattr(g, G_KEY, state)
     return header, claims
 
