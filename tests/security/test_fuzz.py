@@ -80,7 +80,10 @@ def _normalised(value: str, location: str = "headers") -> str:
     list commas and whitespace around an Authorization value, and the whitespace
     and DQUOTEs RFC 6265 allows around a cookie value."""
     if location == "headers":
-        return value.strip(" \t,")
+        # "Authorization: Bearer <t>, Other xyz" is a list of credentials.
+        elements = [e.strip(" \t") for e in value.split(",")]
+        bearer = [e for e in elements if e.startswith("eyJ")]
+        return bearer[0] if len(bearer) == 1 else value
     if location == "cookies":
         value = value.strip(" \t")  # RFC 6265: optional whitespace around the value
         if len(value) > 1 and value[0] == value[-1] == '"':
