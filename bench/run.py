@@ -488,7 +488,9 @@ def write_results(
         f"({params['n_func']} calls for the function cases), alternating which library "
         f"goes first; the cell is the median over rounds of the per-call time. Overhead = "
         f"case − the same library's unprotected route. Spread = the larger interquartile "
-        f"range of the two libraries' rounds, as % of the median.",
+        f"range of the two libraries' rounds, as % of the median. 'Ratio by CPU time' is the "
+        f"same ratio from `time.thread_time_ns` (immune to preemption by other processes): "
+        f"when it agrees with the wall-clock ratio, machine load did not skew the result.",
         "",
         table(rows, summary, ours.name, peer.name),
         "",
