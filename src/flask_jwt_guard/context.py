@@ -8,8 +8,6 @@ from typing import Any
 from flask import g
 from werkzeug.local import LocalProxy
 
-from .manager import current_settings
-
 G_KEY = "_jwt_guard"
 _NOT_VERIFIED = "You must call `@jwt_required()` or `verify_jwt_in_request()` before using this method"
 
@@ -23,6 +21,7 @@ class RequestJWT:
     location: str | None = None
     user: Any = None
     user_loaded: bool = True
+    identity_claim: str = "sub"
 
 
 def _request_jwt() -> RequestJWT:
@@ -47,7 +46,8 @@ def get_jwt_header() -> dict[str, Any]:
 
 def get_jwt_identity() -> Any:
     """The identity claim (``JWT_IDENTITY_CLAIM``, ``sub`` by default), or ``None``."""
-    return _request_jwt().claims.get(current_settings().identity_claim)
+    state = _request_jwt()
+    return state.claims.get(state.identity_claim)
 
 
 def get_jwt_request_location() -> str | None:

@@ -58,6 +58,8 @@ def from_headers(request: Request, settings: Settings, refresh: bool) -> Found:
 def from_cookies(request: Request, settings: Settings, refresh: bool) -> Found:
     """The HttpOnly token cookie, plus the double-submit CSRF value for unsafe methods."""
     name = settings.token_cookies[refresh].name
+    if not request.environ.get("HTTP_COOKIE"):  # spare werkzeug's cookie parser
+        raise NoAuthorizationError(f'Missing cookie "{name}"')
     values = request.cookies.getlist(name)
     token = values[0] if values else None
     if not token:
@@ -72,7 +74,7 @@ def from_cookies(request: Request, settings: Settings, refresh: bool) -> Found:
 def from_query_string(request: Request, settings: Settings, refresh: bool) -> Found:
     """``?jwt=<token>``, with an optional required prefix."""
     name, prefix = settings.query_string_name, settings.query_string_prefix
-    value = request.args.get(name)
+    value = request.args.get(name) if request.environ.get("QUERY_STRING") else None
     if not value:
         # "paramater" is the compatible spelling of this message.
         raise NoAuthorizationError(f"Missing '{name}' query paramater")

@@ -168,20 +168,40 @@ def parse(token: str, max_size: int = 16384) -> UnverifiedToken:
     if match is None:
         raise _describe_malformed(token)
     header_seg, payload_seg, crypto_seg = match.groups()
-    header = _load_json_object(_b64decode(header_seg, "header"), "header")
-    signature = _b64decode(crypto_seg, "crypto")
+    cached = _header_cache.get(header_seg)
+    if cached is not None:
+        header = dict(cached)
+    else:
+        header = _parse_header(header_seg)
+    return UnverifiedToken(
+        header=header,
+        payload_segment=payload_seg,
+        signing_input=token[: match.end(2)].encode("ascii"),
+        signature=_b64decode(crypto_seg, "crypto"),
+    )
+
+
+# An app's tokens share a handful of header segments; their parsed, checked
+# form is kept here. Only flat headers are cached (callers get a shallow copy),
+# and the cache is bounded so that hostile headers cannot grow it.
+_header_cache: dict[str, dict[str, Any]] = {}
+_HEADER_CACHE_MAX = 64
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _parse_header(segment: str) -> dict[str, Any]:
+    header = _load_json_object(_b64decode(segment, "header"), "header")
     if "kid" in header and not isinstance(header["kid"], str):
         raise InvalidTokenError("Key ID header parameter must be a string")
     if "crit" in header:
         _check_crit(header["crit"])
     if header.get("b64", True) is not True:
         raise InvalidTokenError("Unencoded payloads (b64: false) are not accepted")
-    return UnverifiedToken(
-        header=header,
-        payload_segment=payload_seg,
-        signing_input=f"{header_seg}.{payload_seg}".encode("ascii"),
-        signature=signature,
-    )
+    if all(isinstance(value, _SCALARS) for value in header.values()):
+        if len(_header_cache) >= _HEADER_CACHE_MAX:
+            _header_cache.clear()
+        _header_cache[segment] = dict(header)
+    return header
 
 
 def _check_crit(crit: Any) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import after_this_request, current_app, g, request
+from flask import Request, after_this_request, current_app, g, request
 from flask.typing import ResponseReturnValue
 
 from .context import G_KEY, RequestJWT
@@ -50,10 +50,12 @@ def _no_store(response: Any) -> Any:
     return response
 
 
-def _refuse_second_token(settings: Settings, locations: Sequence[str], found_at: int, refresh: bool) -> None:
+def _refuse_second_token(
+    req: Request, settings: Settings, locations: Sequence[str], found_at: int, refresh: bool
+) -> None:
     for location in locations[found_at + 1 :]:
         try:
-            EXTRACTORS[location](request, settings, refresh)
+            EXTRACTORS[location](req, settings, refresh)
         except NoAuthorizationError:
             continue
         except Exception:  # noqa: BLE001 - a malformed second token is still a second token
@@ -81,7 +83,8 @@ def verify_jwt_in_request(
         optional routes without a token.
     :raises JWTGuardError: (subclasses) answered by the manager's error handler.
     """
-    if request.method in EXEMPT_METHODS:
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method in EXEMPT_METHODS:
         return None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     settings = _settings_of(app)
@@ -92,7 +95,7 @@ def verify_jwt_in_request(
     found_at = 0
     for found_at, location in enumerate(where):  # noqa: B007 - used after the loop
         try:
-            token, csrf_value = EXTRACTORS[location](request, settings, refresh)
+            token, csrf_value = EXTRACTORS[location](req, settings, refresh)
         except NoAuthorizationError as err:
             errors.append(str(err))
             continue
@@ -100,14 +103,14 @@ def verify_jwt_in_request(
     else:
         if not optional:
             raise NoAuthorizationError(_missing_message(where, errors))
-        setattr(g, G_KEY, RequestJWT())
+        setattr(g, G_KEY, RequestJWT(identity_claim=settings.identity_claim))
         return None
 
     if settings.strict:
         if location == "query_string":
             # On every response to this request, the rejected ones included.
             after_this_request(_no_store)
-        _refuse_second_token(settings, where, found_at, refresh)
+        _refuse_second_token(req, settings, where, found_at, refresh)
     header, claims = manager._decode(token, settings, csrf_value)
 
     if verify_type:
@@ -130,7 +133,7 @@ def verify_jwt_in_request(
         if not callbacks.token_verification(header, claims):
             raise UserClaimsVerificationError("User claims verification failed", header, claims)
 
-    state = RequestJWT(header, claims, location, None, False)
+    state = RequestJWT(header, claims, location, None, False, settings.identity_claim)
     if callbacks.user_lookup is not None:
         user = callbacks.user_lookup(header, claims)
         if user is None:
