@@ -32,6 +32,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.longrepr = f"skipped in CI (CI=true turns skips into failures): {report.longrepr}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last.
+
+    Playwright's sync API keeps an event loop running in the main thread while
+    its session fixture is open, which would break async views (asyncio.run)
+    in any test that ran after it.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 # ---------------------------------------------------------------------------
 # Core-library fixtures (tests/test_*.py): differential harness
 # ---------------------------------------------------------------------------
