@@ -408,8 +408,24 @@ def machine_info() -> dict[str, str]:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = "source tree"
+    git = subprocess.run(
+        ["git", "-C", str(RESULTS.parent.parent), "log", "-1", "--format=%h %s", "--", "src"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dirty = subprocess.run(
+        ["git", "-C", str(RESULTS.parent.parent), "status", "--porcelain", "--", "src"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    commit = git.stdout.strip() or "unknown"
+    if dirty.stdout.strip():
+        commit += " (+ uncommitted changes in src/)"
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
         "python": (pyv.stdout or pyv.stderr).strip(),
         "cpu": f"{cpu} ({_ncpu()} logical CPUs)",
         "platform": platform.platform(),
@@ -478,6 +494,7 @@ def write_results(
         "# Benchmark: per-request cost, Flask-JWT-Guard vs Flask-JWT-Extended",
         "",
         f"- date: {info['date']}",
+        f"- library at: {info['commit']}",
         f"- python: {info['python']}",
         f"- CPU: {info['cpu']}",
         f"- platform: {info['platform']}",

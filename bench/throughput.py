@@ -276,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             "# Throughput under gunicorn: Flask-JWT-Guard vs Flask-JWT-Extended",
             "",
             f"- date: {info['date']}",
+            f"- library at: {info['commit']}",
             f"- python: {info['python']}",
             f"- CPU: {info['cpu']}",
             f"- versions: {info['versions']}",
