@@ -62,21 +62,37 @@ def ours_decide(token: str, opts: tokens.DecodeOptions) -> Decision:
 
 
 def pyjwt_decide(token: str, opts: tokens.DecodeOptions) -> Decision:
-    """What Flask-JWT-Extended decides: jwt.decode, then the identity claim."""
-    try:
-        claims = pyjwt.decode(
-            token,
-            SECRET,
-            algorithms=sorted(opts.algorithms),
-            audience=opts.audience,
-            issuer=opts.issuer,
-            leeway=opts.leeway,
-            options={"verify_aud": opts.audience is not None, "verify_sub": opts.verify_sub},
-        )
-    except pyjwt.PyJWTError as err:
-        return type(err).__name__, str(err)
+    """What Flask-JWT-Extended decides: jwt.decode, then the identity claim.
+
+    On an expired token it decodes again without the ``exp`` check, so any other
+    fault of the token wins over "expired".
+    """
+    expired: Decision | None = None
+    for verify_exp in (True, False):
+        try:
+            claims = pyjwt.decode(
+                token,
+                SECRET,
+                algorithms=sorted(opts.algorithms),
+                audience=opts.audience,
+                issuer=opts.issuer,
+                leeway=opts.leeway,
+                options={
+                    "verify_aud": opts.audience is not None,
+                    "verify_sub": opts.verify_sub,
+                    "verify_exp": verify_exp,
+                },
+            )
+        except pyjwt.ExpiredSignatureError as err:
+            expired = (type(err).__name__, str(err))
+            continue
+        except pyjwt.PyJWTError as err:
+            return type(err).__name__, str(err)
+        break
     if opts.identity_claim not in claims:
         return "JWTDecodeError", f"Missing claim: {opts.identity_claim}"
+    if expired is not None:
+        return expired
     for name, default in (("type", "access"), ("fresh", False), ("jti", None)):
         claims.setdefault(name, default)
     return "ok", claims

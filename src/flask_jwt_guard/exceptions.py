@@ -110,10 +110,22 @@ class InvalidTokenError(jwt.InvalidTokenError, JWTGuardError):
 
 
 class ExpiredSignatureError(jwt.ExpiredSignatureError, JWTGuardError):
-    """The token has expired; carries the verified token for the handler."""
+    """The token has expired; carries the verified token for the handler.
 
-    jwt_header: dict[str, Any]
-    jwt_data: dict[str, Any]
+    :param message: why.
+    :param jwt_header: the token's header (empty until verified).
+    :param jwt_data: the token's claims (empty until verified).
+    """
+
+    def __init__(
+        self,
+        message: str = "Signature has expired",
+        jwt_header: dict[str, Any] | None = None,
+        jwt_data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.jwt_header = jwt_header if jwt_header is not None else {}
+        self.jwt_data = jwt_data if jwt_data is not None else {}
 
 
 class ImmatureSignatureError(jwt.ImmatureSignatureError, JWTGuardError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ from .exceptions import (
     ConfigurationError,
     CSRFError,
     FreshTokenRequired,
+    InvalidSignatureError,
     JWTGuardError,
     NoAuthorizationError,
     RevokedTokenError,
@@ -26,6 +28,8 @@ from .exceptions import (
 from .settings import DEFAULTS, Settings, SettingsCache
 
 EXTENSION_KEY = "jwt_guard"
+_MINTED_KEPT = 8
+_NOT_INITIALIZED = "You must initialize a JWTManager with this flask application before using this method"
 SETTINGS_KEY = "jwt_guard.settings"
 
 JWTHeader = dict[str, Any]
@@ -137,7 +141,8 @@ class JWTManager:
         :raises ConfigurationError: naming an invalid key.
         """
         for key, value in DEFAULTS.items():
-            app.config.setdefault(key, value)
+            # A copy per app: one app editing its list in place must not change another's.
+            app.config.setdefault(key, copy.copy(value) if isinstance(value, list) else value)
         app.extensions[EXTENSION_KEY] = self
         cache = SettingsCache()
         app.extensions[SETTINGS_KEY] = cache
@@ -227,6 +232,14 @@ class JWTManager:
 
     # ------------------------------------------------------------------ errors
 
+    def _set_error_handler_callbacks(self, app: Any) -> None:
+        """Register the error handler on ``app`` or on anything with ``errorhandler``.
+
+        ``init_app`` does this for the app; call it for a Flask-RESTX or
+        Flask-RESTful ``Api``, which answers errors before the app does.
+        """
+        app.errorhandler(JWTGuardError)(self._handle_error)
+
     def _handle_error(self, error: JWTGuardError) -> ResponseReturnValue:
         callbacks = self._callbacks
         if isinstance(error, ConfigurationError):
@@ -252,28 +265,28 @@ class JWTManager:
         identity: Any,
         token_type: str,
         fresh: bool | float | timedelta,
-        expires_delta: timedelta | int | bool | None,
+        expires_delta: Any,
         additional_claims: Mapping[str, Any] | None,
         additional_headers: Mapping[str, Any] | None,
     ) -> str:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         settings = _settings_of(app)
         callbacks = self._callbacks
-        headers = dict(callbacks.additional_headers(identity))
+        headers = dict(callbacks.additional_headers(identity) or {})
         if additional_headers:
             headers.update(additional_headers)
-        extra = dict(callbacks.additional_claims(identity))
+        extra = dict(callbacks.additional_claims(identity) or {})
         if additional_claims:
             extra.update(additional_claims)
-        expires: timedelta | None
+        expires: Any
         if expires_delta is None or expires_delta is True:
             expires = settings.access_expires if token_type == "access" else settings.refresh_expires
         elif expires_delta is False:
             expires = None
-        elif isinstance(expires_delta, timedelta):
-            expires = expires_delta
-        else:
+        elif isinstance(expires_delta, int | float):
             expires = timedelta(seconds=expires_delta)
+        else:
+            expires = expires_delta  # a timedelta, or e.g. a relativedelta
         if callbacks.encode_key is not None:
             key = callbacks.encode_key(identity)
         else:
@@ -309,6 +322,8 @@ class JWTManager:
         if isinstance(csrf, str):
             # set_*_cookies in this app context reuses it instead of decoding the token.
             minted: dict[str, str] = g.setdefault("_jwt_guard_minted", {})
+            if len(minted) >= _MINTED_KEPT:  # a long-lived app context (CLI, batch job)
+                minted.clear()
             minted[token] = csrf
         return token
 
@@ -321,12 +336,16 @@ class JWTManager:
     ) -> tuple[JWTHeader, JWTData]:
         options = settings.decode_options
         parsed = tokens.parse(encoded_token, options.max_size)
+        payload = None
         if self._callbacks.decode_key is not None:
-            key = self._callbacks.decode_key(parsed.header, tokens.unverified_payload(parsed))
+            payload = tokens.unverified_payload(parsed)
+            key = self._callbacks.decode_key(parsed.header, payload)
+            if not key:  # e.g. an unknown "kid": the token's fault, not the server's
+                raise InvalidSignatureError("Signature verification failed")
         else:
             key = settings.decode_key
-        if not key:
-            raise ConfigurationError(settings.key_error or "no verification key is configured")
+            if not key:
+                raise ConfigurationError(settings.key_error or "no verification key is configured")
         return tokens.decode(
             encoded_token,
             key,
@@ -334,6 +353,7 @@ class JWTManager:
             csrf_value=csrf_value,
             allow_expired=allow_expired,
             parsed=parsed,
+            payload=payload,
         )
 
 
@@ -341,9 +361,7 @@ def _settings_of(app: Flask) -> Settings:
     try:
         cache: SettingsCache = app.extensions[SETTINGS_KEY]
     except KeyError:
-        raise RuntimeError(
-            "You must initialize a JWTManager with this flask application before using this method"
-        ) from None
+        raise RuntimeError(_NOT_INITIALIZED) from None
     return cache.get(app.config)
 
 
@@ -357,7 +375,5 @@ def current_manager() -> JWTManager:
     try:
         manager: JWTManager = current_app.extensions[EXTENSION_KEY]
     except KeyError:
-        raise RuntimeError(
-            "You must initialize a JWTManager with this flask application before using this method"
-        ) from None
+        raise RuntimeError(_NOT_INITIALIZED) from None
     return manager

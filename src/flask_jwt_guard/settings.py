@@ -11,10 +11,11 @@ configuration costs one C-level lookup of the keys per request.
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -100,8 +101,9 @@ class Settings:
     """The validated ``JWT_*`` configuration of one app."""
 
     token_location: tuple[str, ...]
-    access_expires: timedelta | None
-    refresh_expires: timedelta | None
+    # A timedelta, or anything that adds to a datetime (dateutil's relativedelta).
+    access_expires: Any
+    refresh_expires: Any
     algorithm: str
     decode_algorithms: frozenset[str]
     encode_key: Any
@@ -161,14 +163,20 @@ def _optional_str(config: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def _expires(config: Mapping[str, Any], key: str) -> timedelta | None:
+def _expires(config: Mapping[str, Any], key: str) -> Any:
     value = config[key]
     if value is False:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return timedelta(seconds=value)
-    if not isinstance(value, timedelta):
-        raise _fail(key, f"must be a datetime.timedelta, a number of seconds or False, not {value!r}")
+    if isinstance(value, timedelta):
+        return value
+    try:
+        value + datetime.now(UTC)
+    except TypeError:
+        raise _fail(
+            key, f"must be a datetime.timedelta, a number of seconds or False, not {value!r}"
+        ) from None
     return value
 
 
@@ -190,7 +198,7 @@ def normalize_locations(value: Any, key: str = "JWT_TOKEN_LOCATION") -> tuple[st
     return locations
 
 
-def _audience(config: Mapping[str, Any], key: str) -> str | tuple[str, ...] | None:
+def _one_or_many(config: Mapping[str, Any], key: str) -> str | tuple[str, ...] | None:
     """A string, or a collection of strings (any one matches), or ``None``."""
     value = config[key]
     if value is None or value == "":
@@ -241,7 +249,12 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
     leeway = config["JWT_DECODE_LEEWAY"]
     if isinstance(leeway, timedelta):
         leeway = leeway.total_seconds()
-    if isinstance(leeway, bool) or not isinstance(leeway, int | float) or leeway < 0:
+    if (
+        isinstance(leeway, bool)
+        or not isinstance(leeway, int | float)
+        or not math.isfinite(leeway)
+        or leeway < 0
+    ):
         raise _fail("JWT_DECODE_LEEWAY", f"must be a non-negative number of seconds, not {leeway!r}")
 
     max_size = config["JWT_MAX_TOKEN_SIZE"]
@@ -272,8 +285,8 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
         cookie_secure, cookie_domain, samesite = True, None, "Lax"
 
     identity_claim = _as_str(config, "JWT_IDENTITY_CLAIM")
-    decode_issuer = _audience(config, "JWT_DECODE_ISSUER")
-    encode_audience = _audience(config, "JWT_ENCODE_AUDIENCE")
+    decode_issuer = _one_or_many(config, "JWT_DECODE_ISSUER")
+    encode_audience = _one_or_many(config, "JWT_ENCODE_AUDIENCE")
     settings = Settings(
         token_location=locations,
         access_expires=_expires(config, "JWT_ACCESS_TOKEN_EXPIRES"),
@@ -320,7 +333,7 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
         strict=strict,
         decode_options=DecodeOptions(
             algorithms=decode_algorithms,
-            audience=_audience(config, "JWT_DECODE_AUDIENCE"),
+            audience=_one_or_many(config, "JWT_DECODE_AUDIENCE"),
             issuer=decode_issuer,
             leeway=leeway,
             verify_sub=_as_bool(config, "JWT_VERIFY_SUB"),
@@ -374,7 +387,7 @@ class SettingsCache:
     def __init__(self) -> None:
         # (snapshot of the watched values, settings), swapped as one object so
         # that concurrent requests never pair a snapshot with other settings.
-        self._entry: tuple[tuple[Any, ...], Settings] | None = None
+        self._entry: tuple[tuple[Any, ...], tuple[type, ...], Settings] | None = None
 
     def get(self, config: Mapping[str, Any]) -> Settings:
         """The settings for ``config``, rebuilt only if a watched value changed."""
@@ -383,13 +396,14 @@ class SettingsCache:
         except KeyError:
             current = tuple(config.get(key, DEFAULTS.get(key)) for key in WATCHED_KEYS)
         entry = self._entry
-        if entry is not None and current == entry[0]:
-            return entry[1]
-        settings = build_settings(dict(zip(WATCHED_KEYS, current, strict=True)))
-        # Copies of the containers, so that an in-place edit of a list in
-        # app.config is noticed.
+        # Types too: False == 0, yet JWT_ACCESS_TOKEN_EXPIRES=False and =0 differ.
+        if entry is not None and current == entry[0] and tuple(map(type, current)) == entry[1]:
+            return entry[2]
+        # Copies of the containers, taken before building, so that an in-place
+        # edit of a list in app.config is noticed.
         snapshot = tuple(
             copy.copy(value) if isinstance(value, list | dict | set) else value for value in current
         )
-        self._entry = (snapshot, settings)
+        settings = build_settings(dict(zip(WATCHED_KEYS, snapshot, strict=True)))
+        self._entry = (snapshot, tuple(map(type, snapshot)), settings)
         return settings

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from jwt.algorithms import get_default_algorithms
@@ -281,7 +281,7 @@ def verify_signature(parsed: UnverifiedToken, key: Any, algorithms: Iterable[str
         raise InvalidSignatureError("Signature verification failed")
 
 
-def _numeric(claims: dict[str, Any], name: str, error: type[Exception], label: str) -> float:
+def _numeric(claims: dict[str, Any], name: str, error: type[Exception], label: str) -> int:
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise error(f"{label} must be an integer.")
@@ -349,6 +349,7 @@ def decode(
     allow_expired: bool = False,
     now: float | None = None,
     parsed: UnverifiedToken | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify ``token`` and return ``(header, claims)``.
 
@@ -362,6 +363,8 @@ def decode(
     :param allow_expired: skip the ``exp`` check.
     :param now: the current UNIX time (for tests); defaults to :func:`time.time`.
     :param parsed: the result of :func:`parse` for this token, if already made.
+    :param payload: its :func:`unverified_payload`, if already made (trusted only
+        once the signature verifies).
     :raises jwt.InvalidTokenError: (subclasses) for every way a token can be bad.
     :raises ExpiredSignatureError: carrying ``jwt_header`` and ``jwt_data``.
     :raises CSRFError: the CSRF values differ.
@@ -369,13 +372,18 @@ def decode(
     if parsed is None:
         parsed = parse(token, options.max_size)
     verify_signature(parsed, key, options.algorithms)
-    claims = unverified_payload(parsed)
+    if payload is None:
+        payload = unverified_payload(parsed)
+    claims = payload
+    expired: ExpiredSignatureError | None = None
     try:
         validate_claims(claims, options, now=now, verify_exp=not allow_expired)
     except ExpiredSignatureError as err:
-        err.jwt_header = parsed.header
-        err.jwt_data = _with_defaults(claims)
-        raise
+        # An expired token is reported as expired only if it passes every other
+        # check (as Flask-JWT-Extended does): a forged CSRF value on an expired
+        # cookie is a CSRF failure, never a call to expired_token_loader.
+        expired = err
+        validate_claims(claims, options, now=now, verify_exp=False)
     if options.identity_claim not in claims:
         raise JWTDecodeError(f"Missing claim: {options.identity_claim}")
     if options.require_type and "type" not in claims:
@@ -386,6 +394,8 @@ def decode(
             raise JWTDecodeError("Missing claim: csrf")
         if not csrf_matches(claims["csrf"], csrf_value):
             raise CSRFError("CSRF double submit tokens do not match")
+    if expired is not None:
+        raise ExpiredSignatureError(str(expired), parsed.header, claims) from None
     return parsed.header, claims
 
 
@@ -415,7 +425,7 @@ def build_claims(
     token_type: str,
     identity_claim: str = "sub",
     fresh: bool | float | timedelta = False,
-    expires_delta: timedelta | None = None,
+    expires_delta: Any = None,
     audience: str | list[str] | tuple[str, ...] | None = None,
     issuer: str | None = None,
     encode_nbf: bool = True,
@@ -427,7 +437,8 @@ def build_claims(
 
     :param fresh: ``True``/``False``, a :class:`~datetime.timedelta` for how
         long the token stays fresh, or a UNIX time until which it is fresh.
-    :param expires_delta: lifetime; ``None`` means no ``exp`` claim.
+    :param expires_delta: lifetime, a timedelta or anything that adds to a
+        datetime; ``None`` means no ``exp`` claim.
     :param csrf: add a random ``csrf`` claim for the double-submit check.
     :param extra: claims that override the defaults.
     """
@@ -451,8 +462,10 @@ def build_claims(
         claims["aud"] = list(audience) if isinstance(audience, tuple) else audience
     if issuer:
         claims["iss"] = issuer
-    if expires_delta is not None:
+    if isinstance(expires_delta, timedelta):
         claims["exp"] = int(now + expires_delta.total_seconds())
+    elif expires_delta is not None:  # e.g. dateutil's relativedelta
+        claims["exp"] = int((datetime.fromtimestamp(now, UTC) + expires_delta).timestamp())
     if extra:
         claims.update(extra)
         for name in ("exp", "iat", "nbf"):

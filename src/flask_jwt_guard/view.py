@@ -29,6 +29,12 @@ LocationType = str | Sequence[str] | None
 EXEMPT_METHODS = frozenset({"OPTIONS"})
 
 
+class _Trusted(tuple[str, ...]):
+    """Locations that ``jwt_required`` validated once, at decoration time."""
+
+    __slots__ = ()
+
+
 def _missing_message(locations: Sequence[str], errors: list[str]) -> str:
     if len(locations) == 1:
         return errors[0]
@@ -89,7 +95,12 @@ def verify_jwt_in_request(
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     settings = _settings_of(app)
     manager: JWTManager = app.extensions[EXTENSION_KEY]
-    where = normalize_locations(locations, "locations") if locations else settings.token_location
+    if not locations:
+        where = settings.token_location
+    elif type(locations) is _Trusted:
+        where = locations
+    else:
+        where = normalize_locations(locations, "locations")
 
     errors: list[str] = []
     found_at = 0
@@ -133,7 +144,13 @@ def verify_jwt_in_request(
         if not callbacks.token_verification(header, claims):
             raise UserClaimsVerificationError("User claims verification failed", header, claims)
 
-    state = RequestJWT(header, claims, location, None, False, settings.identity_claim)
+    state = RequestJWT(
+        header=header,
+        claims=claims,
+        location=location,
+        user_loaded=False,
+        identity_claim=settings.identity_claim,
+    )
     if callbacks.user_lookup is not None:
         user = callbacks.user_lookup(header, claims)
         if user is None:
@@ -157,7 +174,7 @@ def jwt_required(
     Takes the arguments of :func:`verify_jwt_in_request`. Unknown
     ``locations`` fail here, when the view is decorated, not on a request.
     """
-    where = normalize_locations(locations, "jwt_required(locations=...)") if locations else None
+    where = _Trusted(normalize_locations(locations, "jwt_required(locations=...)")) if locations else None
 
     def wrapper(fn: F) -> F:
         @wraps(fn)
