@@ -61,7 +61,8 @@ def test_get_jwt_request_location(
     make_env: Callable[..., Env], config_location: str, kwargs_for: Callable[[str], Any]
 ) -> None:
     env = make_env(JWT_TOKEN_LOCATION=["headers", "query_string", "json", "cookies"])
-    status, body = env.request("GET", "/protected", **kwargs_for(env.access_token()))
+    method = "POST" if config_location == "json" else "GET"
+    status, body = env.request(method, "/protected", **kwargs_for(env.access_token()))
     assert (status, body["location"]) == (200, config_location)
 
 

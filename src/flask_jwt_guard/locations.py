@@ -30,6 +30,7 @@ Found = tuple[str, str | None]
 Extractor = Callable[["Request", "Settings", bool], Found]
 
 _FIELD_SPLIT = re.compile(r",\s*")
+_BODYLESS = frozenset({"GET", "HEAD"})
 
 
 def from_headers(request: Request, settings: Settings, refresh: bool) -> Found:
@@ -86,9 +87,13 @@ def from_query_string(request: Request, settings: Settings, refresh: bool) -> Fo
 
 
 def from_json(request: Request, settings: Settings, refresh: bool) -> Found:
-    """``{"access_token": "<jwt>"}`` (or the refresh key) in a JSON body."""
+    """``{"access_token": "<jwt>"}`` (or the refresh key) in the JSON body of a POST, PUT, PATCH or DELETE."""
     if not request.is_json:
         raise NoAuthorizationError("Invalid content-type. Must be application/json.")
+    if request.method in _BODYLESS:
+        # A GET/HEAD body has no defined meaning (RFC 9110 9.3.1): caches and
+        # proxies may drop or ignore it, and browsers refuse to send one.
+        raise NoAuthorizationError("JSON body tokens are not accepted on GET or HEAD requests")
     key = settings.json_keys[refresh]
     try:
         body = request.get_json(silent=True)
