@@ -85,6 +85,15 @@ DEFAULTS: dict[str, Any] = {
 #: The keys a settings object depends on: ours plus three of Flask's.
 WATCHED_KEYS = (*DEFAULTS, "SECRET_KEY", "DEBUG", "TESTING")
 _read_watched = itemgetter(*WATCHED_KEYS)
+# False == 0, yet an expiry of False (never) and of 0 (at once) differ: for these
+# keys a change of type alone must rebuild the settings.
+_TYPED_INDEXES = tuple(
+    WATCHED_KEYS.index(key) for key in ("JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES")
+)
+
+
+def _typed_values(values: tuple[Any, ...]) -> tuple[type, ...]:
+    return tuple(type(values[index]) for index in _TYPED_INDEXES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,8 +405,7 @@ class SettingsCache:
         except KeyError:
             current = tuple(config.get(key, DEFAULTS.get(key)) for key in WATCHED_KEYS)
         entry = self._entry
-        # Types too: False == 0, yet JWT_ACCESS_TOKEN_EXPIRES=False and =0 differ.
-        if entry is not None and current == entry[0] and tuple(map(type, current)) == entry[1]:
+        if entry is not None and current == entry[0] and _typed_values(current) == entry[1]:
             return entry[2]
         # Copies of the containers, taken before building, so that an in-place
         # edit of a list in app.config is noticed.
@@ -405,5 +413,5 @@ class SettingsCache:
             copy.copy(value) if isinstance(value, list | dict | set) else value for value in current
         )
         settings = build_settings(dict(zip(WATCHED_KEYS, snapshot, strict=True)))
-        self._entry = (snapshot, tuple(map(type, snapshot)), settings)
+        self._entry = (snapshot, _typed_values(snapshot), settings)
         return settings
