@@ -19,9 +19,7 @@ from .cookies import (
     unset_jwt_cookies,
     unset_refresh_cookies,
 )
-from .manager import JWTManager
-from .settings import JWTGuardSecurityWarning
-from .utils import (
+from .issuing import (
     create_access_token,
     create_refresh_token,
     decode_token,
@@ -29,6 +27,8 @@ from .utils import (
     get_jti,
     get_unverified_jwt_headers,
 )
+from .manager import JWTManager
+from .settings import JWTGuardSecurityWarning
 from .view import jwt_required, verify_jwt_in_request
 
 __version__ = "0.1.0"

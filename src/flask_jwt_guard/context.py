@@ -1,20 +1,45 @@
-"""What the current request knows about its token: ``get_jwt``, ``current_user`` and friends."""
+"""What the current app and request know: the app's :class:`JWTState`, the request's token.
+
+The verified token is kept on the request object itself (one namespaced
+attribute), never on ``g``: an app context may be shared by several requests
+(an app that pushes one at import time), and a token must not outlive its request.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import g
+from flask import Flask, Request, current_app, has_request_context, request
 from werkzeug.local import LocalProxy
 
-G_KEY = "_jwt_guard"
+from .state import EXTENSION_KEY, JWTState
+
+REQUEST_ATTR = "jwt_guard"
+_NOT_INITIALIZED = "You must initialize a JWTManager with this flask application before using this method"
 _NOT_VERIFIED = "You must call `@jwt_required()` or `verify_jwt_in_request()` before using this method"
+
+
+def state_of(app: Flask) -> JWTState:
+    """The :class:`JWTState` of ``app``.
+
+    :raises RuntimeError: no ``JWTManager`` was initialised with ``app``.
+    """
+    try:
+        state: JWTState = app.extensions[EXTENSION_KEY]
+    except KeyError:
+        raise RuntimeError(_NOT_INITIALIZED) from None
+    return state
+
+
+def current_state() -> JWTState:
+    """The :class:`JWTState` of the current app."""
+    return state_of(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)
 class RequestJWT:
-    """The verified token of this request (empty for an optional route without one)."""
+    """The verified token of one request (empty for an anonymous request)."""
 
     header: dict[str, Any] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
@@ -24,11 +49,24 @@ class RequestJWT:
     identity_claim: str = "sub"
 
 
-def _request_jwt() -> RequestJWT:
-    state: RequestJWT | None = g.get(G_KEY)
-    if state is None:
+def remember(req: Request, verified: RequestJWT) -> None:
+    """Attach the outcome of verification to ``req``."""
+    setattr(req, REQUEST_ATTR, verified)
+
+
+def request_jwt() -> RequestJWT | None:
+    """The current request's verified token, or ``None`` (no request, or not verified)."""
+    if not has_request_context():
+        return None
+    verified: RequestJWT | None = getattr(request._get_current_object(), REQUEST_ATTR, None)  # type: ignore[attr-defined]
+    return verified
+
+
+def _verified() -> RequestJWT:
+    verified = request_jwt()
+    if verified is None:
         raise RuntimeError(_NOT_VERIFIED)
-    return state
+    return verified
 
 
 def get_jwt() -> dict[str, Any]:
@@ -36,24 +74,24 @@ def get_jwt() -> dict[str, Any]:
 
     :raises RuntimeError: outside a request verified by ``jwt_required``/``verify_jwt_in_request``.
     """
-    return _request_jwt().claims
+    return _verified().claims
 
 
 def get_jwt_header() -> dict[str, Any]:
     """The JOSE header of the token of this request (``{}`` when there is none)."""
-    return _request_jwt().header
+    return _verified().header
 
 
 def get_jwt_identity() -> Any:
     """The identity claim (``JWT_IDENTITY_CLAIM``, ``sub`` by default), or ``None``."""
-    state = _request_jwt()
-    return state.claims.get(state.identity_claim)
+    verified = _verified()
+    return verified.claims.get(verified.identity_claim)
 
 
 def get_jwt_request_location() -> str | None:
     """Where the token of this request was found (``"headers"``, ``"cookies"``, ...), or ``None``."""
-    state: RequestJWT | None = g.get(G_KEY)
-    return state.location if state is not None else None
+    verified = request_jwt()
+    return verified.location if verified is not None else None
 
 
 def get_current_user() -> Any:
@@ -61,11 +99,19 @@ def get_current_user() -> Any:
 
     :raises RuntimeError: outside a verified request, or without a ``user_lookup_loader``.
     """
-    state = _request_jwt()
-    if not state.user_loaded:
+    verified = _verified()
+    if not verified.user_loaded:
         raise RuntimeError("You must provide a `@jwt.user_lookup_loader` callback to use this method")
-    return state.user
+    return verified.user
 
 
 #: A proxy to :func:`get_current_user`.
 current_user: Any = LocalProxy(get_current_user)
+
+
+def current_user_context_processor() -> dict[str, Any]:
+    """``{"current_user": current_user}`` for templates (``add_context_processor=True``).
+
+    The proxy is resolved only when a template uses it.
+    """
+    return {"current_user": current_user}

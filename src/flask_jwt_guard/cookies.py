@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from flask import Response, g
+from flask import Response
 
-from .manager import current_manager, current_settings
+from .context import current_state
 from .settings import CookieSpec, Settings
 
 MaxAge = int | timedelta | None
@@ -35,16 +34,6 @@ def _put(
     )
 
 
-def _csrf_of(token: str, settings: Settings) -> str:
-    minted: dict[str, str] | None = g.get("_jwt_guard_minted")
-    if minted is not None and token in minted:
-        return minted[token]
-    # A token made elsewhere: verify it before trusting its claim.
-    claims = current_manager()._decode(token, settings)[1]
-    csrf: Any = claims["csrf"]
-    return str(csrf)
-
-
 def set_token_cookies(
     response: Response,
     encoded_token: str | None,
@@ -56,19 +45,22 @@ def set_token_cookies(
 
     :param refresh: the refresh cookies rather than the access ones.
     """
-    settings = current_settings()
+    state = current_state()
+    settings = state.settings
+    names = settings.of(refresh)
     domain = domain or settings.cookie_domain
     with_csrf = settings.csrf_protect and settings.csrf_in_cookies
     if encoded_token is None:
-        _put(response, settings, settings.token_cookies[refresh], "", None, domain, 0)
+        _put(response, settings, names.cookie, "", None, domain, 0)
         if with_csrf:
-            _put(response, settings, settings.csrf_cookies[refresh], "", None, domain, 0)
+            _put(response, settings, names.csrf_cookie, "", None, domain, 0)
         return
     max_age = max_age or settings.cookie_max_age
-    _put(response, settings, settings.token_cookies[refresh], encoded_token, max_age, domain, None)
+    _put(response, settings, names.cookie, encoded_token, max_age, domain, None)
     if with_csrf:
-        csrf = _csrf_of(encoded_token, settings)
-        _put(response, settings, settings.csrf_cookies[refresh], csrf, max_age, domain, None)
+        # A token this app just made is remembered; any other one is verified first.
+        csrf = state.csrf_value(encoded_token, settings)
+        _put(response, settings, names.csrf_cookie, csrf, max_age, domain, None)
 
 
 def set_access_cookies(

@@ -1,17 +1,17 @@
-"""Double-submit CSRF tokens: making them, finding the submitted one, comparing."""
+"""Double-submit CSRF values: making one, and checking a submitted one against a token's claim.
+
+Where the submitted value is read from (a header, a form field) is the Flask
+layer's business (:mod:`flask_jwt_guard.locations`); nothing here imports Flask.
+"""
 
 from __future__ import annotations
 
 import hmac
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-from .exceptions import CSRFError
-
-if TYPE_CHECKING:
-    from flask import Request
-
-    from .settings import Settings
+from .exceptions import CSRFError, JWTDecodeError
 
 
 def new_csrf_token() -> str:
@@ -21,23 +21,22 @@ def new_csrf_token() -> str:
 
 def csrf_matches(expected: Any, submitted: str) -> bool:
     """Constant-time comparison; safe for any ``str`` (non-ASCII included)."""
-    if not isinstance(expected, str):
+    if not isinstance(expected, str) or not isinstance(submitted, str):
         return False
     return hmac.compare_digest(
         expected.encode("utf-8", "surrogatepass"), submitted.encode("utf-8", "surrogatepass")
     )
 
 
-def submitted_csrf(request: Request, settings: Settings, refresh: bool) -> str | None:
-    """The CSRF value a cookie-authenticated request must carry, or ``None`` if it needs none.
+def check_csrf(claims: Mapping[str, Any], submitted: str) -> None:
+    """Check the value a request submitted against the token's ``csrf`` claim.
 
-    :raises CSRFError: the request method needs one and none was sent.
+    An empty ``submitted`` value is a wrong value, never "no check".
+
+    :raises JWTDecodeError: the token has no ``csrf`` claim.
+    :raises CSRFError: the values differ.
     """
-    if not settings.csrf_protect or request.method not in settings.csrf_methods:
-        return None
-    value = request.headers.get(settings.csrf_header_names[refresh])
-    if not value and settings.csrf_check_form:
-        value = request.form.get(settings.csrf_field_names[refresh])
-    if not value:
-        raise CSRFError("Missing CSRF token")
-    return value
+    if "csrf" not in claims:
+        raise JWTDecodeError("Missing claim: csrf")
+    if not csrf_matches(claims["csrf"], submitted):
+        raise CSRFError("CSRF double submit tokens do not match")

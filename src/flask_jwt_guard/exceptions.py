@@ -1,12 +1,17 @@
-"""Every error the extension raises.
+"""Every error the extension raises: one hierarchy.
 
-All of them derive from :class:`JWTGuardError`, and the manager's error handler
-is registered for that class only: an error raised by some other use of PyJWT
-in the application is not answered by this extension.
+- :class:`JWTGuardError`: the base of everything raised here.
+- :class:`ConfigurationError`: a server-side mistake (a bad ``JWT_*`` value, an
+  unusable key, a second ``init_app``). Never answered as a client error.
+- :class:`TokenCreationError`: ``create_*_token`` cannot make the token asked for.
+- :class:`JWTExtendedException` (the Flask-JWT-Extended compatible base): everything
+  wrong with a *request*. The manager's error handler is registered for this
+  class only, and answers each subclass through its loader. An error raised by
+  some other use of PyJWT in the application is not answered by this extension.
 
-Decoding errors are also subclasses of PyJWT's own classes, so code written
-for Flask-JWT-Extended that catches ``jwt.ExpiredSignatureError`` (and the
-rest) keeps working.
+Decoding errors are also subclasses of PyJWT's own classes, so code written for
+Flask-JWT-Extended that catches ``jwt.ExpiredSignatureError`` (and the rest)
+keeps working.
 """
 
 from __future__ import annotations
@@ -21,12 +26,20 @@ class JWTGuardError(Exception):
     """Base of everything raised by Flask-JWT-Guard."""
 
 
-class JWTExtendedException(JWTGuardError):
-    """Base of the Flask-JWT-Extended compatible exception classes."""
-
-
-class ConfigurationError(JWTExtendedException, RuntimeError):
+class ConfigurationError(JWTGuardError, RuntimeError):
     """A ``JWT_*`` configuration value is missing or invalid; the message names the key."""
+
+
+class UnusableKeyError(ConfigurationError, jwt.exceptions.InvalidKeyError):
+    """A configured or loaded key does not fit its algorithm (e.g. a PEM key as an HMAC secret)."""
+
+
+class TokenCreationError(JWTGuardError, ValueError):
+    """``create_*_token`` cannot make this token (it would exceed ``JWT_MAX_TOKEN_SIZE``)."""
+
+
+class JWTExtendedException(JWTGuardError):
+    """Base of every error in a request; the manager's error handler answers these."""
 
 
 class JWTDecodeError(JWTExtendedException):
@@ -90,26 +103,26 @@ class UserClaimsVerificationError(TokenRejectedError):
     """``token_verification_loader`` returned ``False``."""
 
 
-# PyJWT's classes, marked as raised by this extension.
+# PyJWT's classes, marked as raised by this extension (and so answered by its handler).
 
 
-class DecodeError(jwt.DecodeError, JWTGuardError):
+class DecodeError(jwt.DecodeError, JWTExtendedException):
     """The token cannot be parsed."""
 
 
-class InvalidSignatureError(jwt.InvalidSignatureError, JWTGuardError):
+class InvalidSignatureError(jwt.InvalidSignatureError, JWTExtendedException):
     """The signature does not verify."""
 
 
-class InvalidAlgorithmError(jwt.InvalidAlgorithmError, JWTGuardError):
+class InvalidAlgorithmError(jwt.InvalidAlgorithmError, JWTExtendedException):
     """The ``alg`` header is missing or not on the allow-list."""
 
 
-class InvalidTokenError(jwt.InvalidTokenError, JWTGuardError):
+class InvalidTokenError(jwt.InvalidTokenError, JWTExtendedException):
     """A header the token carries is invalid (``kid``, ``crit``)."""
 
 
-class ExpiredSignatureError(jwt.ExpiredSignatureError, JWTGuardError):
+class ExpiredSignatureError(jwt.ExpiredSignatureError, JWTExtendedException):
     """The token has expired; carries the verified token for the handler.
 
     :param message: why.
@@ -128,31 +141,31 @@ class ExpiredSignatureError(jwt.ExpiredSignatureError, JWTGuardError):
         self.jwt_data = jwt_data if jwt_data is not None else {}
 
 
-class ImmatureSignatureError(jwt.ImmatureSignatureError, JWTGuardError):
+class ImmatureSignatureError(jwt.ImmatureSignatureError, JWTExtendedException):
     """``nbf`` or ``iat`` lies in the future."""
 
 
-class InvalidIssuedAtError(jwt.InvalidIssuedAtError, JWTGuardError):
+class InvalidIssuedAtError(jwt.InvalidIssuedAtError, JWTExtendedException):
     """``iat`` is not a number."""
 
 
-class InvalidAudienceError(jwt.InvalidAudienceError, JWTGuardError):
+class InvalidAudienceError(jwt.InvalidAudienceError, JWTExtendedException):
     """``aud`` does not match."""
 
 
-class InvalidIssuerError(jwt.InvalidIssuerError, JWTGuardError):
+class InvalidIssuerError(jwt.InvalidIssuerError, JWTExtendedException):
     """``iss`` does not match."""
 
 
-class MissingRequiredClaimError(jwt.MissingRequiredClaimError, JWTGuardError):
+class MissingRequiredClaimError(jwt.MissingRequiredClaimError, JWTExtendedException):
     """A claim that the configuration requires is absent."""
 
 
-class InvalidSubjectError(jwt.exceptions.InvalidSubjectError, JWTGuardError):
+class InvalidSubjectError(jwt.exceptions.InvalidSubjectError, JWTExtendedException):
     """``sub`` is not a string."""
 
 
-class InvalidJTIError(jwt.exceptions.InvalidJTIError, JWTGuardError):
+class InvalidJTIError(jwt.exceptions.InvalidJTIError, JWTExtendedException):
     """``jti`` is not a string."""
 
 
@@ -179,8 +192,10 @@ __all__ = [
     "MissingRequiredClaimError",
     "NoAuthorizationError",
     "RevokedTokenError",
+    "TokenCreationError",
     "TokenRejectedError",
     "TokenTooLargeError",
+    "UnusableKeyError",
     "UserClaimsVerificationError",
     "UserLookupError",
     "WrongTokenError",

@@ -8,11 +8,10 @@ for, so the caller can try the next location.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from .csrf import submitted_csrf
+from flask import Request
+
 from .exceptions import (
     CSRFError,
     DecodeError,
@@ -20,23 +19,24 @@ from .exceptions import (
     InvalidQueryParamError,
     NoAuthorizationError,
 )
-
-if TYPE_CHECKING:
-    from flask import Request
-
-    from .settings import Settings
+from .settings import Settings
 
 Found = tuple[str, str | None]
-Extractor = Callable[["Request", "Settings", bool], Found]
+Extractor = Callable[[Request, Settings, bool], Found]
 
-_FIELD_SPLIT = re.compile(r",\s*")
 _BODYLESS = frozenset({"GET", "HEAD"})
+_OWS = " \t"
 
 
 def from_headers(request: Request, settings: Settings, refresh: bool) -> Found:
-    """``Authorization: Bearer <jwt>`` (name and type configurable; an empty type: the bare token)."""
+    """``Authorization: Bearer <jwt>`` (name and type configurable; an empty type: the bare token).
+
+    The header may list several comma-separated credentials (``Basic ..., Bearer ...``);
+    exactly one may be of our type, and it must be ``<type> SP <token>`` with
+    ASCII spaces only (RFC 9110, 11.4; RFC 6750, 2.1).
+    """
     name, kind = settings.header_name, settings.header_type
-    value = request.headers.get(name, "").strip().strip(",")
+    value = request.headers.get(name, "").strip(_OWS).strip(",")
     if not value:
         raise NoAuthorizationError(f"Missing {name} Header")
     if not kind:
@@ -44,32 +44,53 @@ def from_headers(request: Request, settings: Settings, refresh: bool) -> Found:
         if len(parts) != 1:
             raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: <JWT>'")
         return parts[0], None
-    # The header may hold several comma-separated credentials; exactly one must be ours.
-    fields = [f for f in _FIELD_SPLIT.split(value) if f.split()[:1] == [kind]]
-    if len(fields) != 1:
+    # Candidates are found as loosely as Flask-JWT-Extended finds them, then held
+    # to the grammar: a look-alike (a Unicode space, a tab) is an error, not "absent".
+    mine = [f for f in value.split(",") if f.split(None, 1)[:1] == [kind]]
+    if not mine:
         raise NoAuthorizationError(
             f"Missing '{kind}' type in '{name}' header. Expected '{name}: {kind} <JWT>'"
         )
-    parts = fields[0].split()
-    if len(parts) != 2:
+    if len(mine) > 1:
+        raise InvalidHeaderError(f"Bad {name} header. More than one '{kind}' credential")
+    scheme, _, token = mine[0].strip(_OWS).partition(" ")
+    token = token.lstrip(" ")
+    if scheme != kind or not token or " " in token:
         raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: {kind} <JWT>'")
-    return parts[1], None
+    return token, None
 
 
 def from_cookies(request: Request, settings: Settings, refresh: bool) -> Found:
     """The HttpOnly token cookie, plus the double-submit CSRF value for unsafe methods."""
-    name = settings.token_cookies[refresh].name
+    name = settings.of(refresh).cookie.name
     if not request.environ.get("HTTP_COOKIE"):  # spare werkzeug's cookie parser
         raise NoAuthorizationError(f'Missing cookie "{name}"')
     values = request.cookies.getlist(name)
+    if len(values) > 1:
+        # Cookie tossing: a sibling (sub)domain planted a second cookie of the same
+        # name (empty or not), which the browser may send first. Refuse before
+        # anything else is decided, rather than guess or fall through to another location.
+        raise CSRFError(f'More than one "{name}" cookie was sent')
     token = values[0] if values else None
     if not token:
         raise NoAuthorizationError(f'Missing cookie "{name}"')
-    if len(values) > 1 and any(value != token for value in values):
-        # Cookie tossing: a sibling (sub)domain planted a second cookie of the same
-        # name, which the browser may send first. Refuse rather than guess.
-        raise CSRFError(f'More than one "{name}" cookie was sent')
     return token, submitted_csrf(request, settings, refresh)
+
+
+def submitted_csrf(request: Request, settings: Settings, refresh: bool) -> str | None:
+    """The CSRF value a cookie-authenticated request must carry, or ``None`` if it needs none.
+
+    :raises CSRFError: the request method needs one and none was sent.
+    """
+    if not settings.csrf_protect or request.method not in settings.csrf_methods:
+        return None
+    names = settings.of(refresh)
+    value = request.headers.get(names.csrf_header_name)
+    if not value and settings.csrf_check_form:
+        value = request.form.get(names.csrf_field_name)
+    if not value:
+        raise CSRFError("Missing CSRF token")
+    return value
 
 
 def from_query_string(request: Request, settings: Settings, refresh: bool) -> Found:
@@ -94,7 +115,7 @@ def from_json(request: Request, settings: Settings, refresh: bool) -> Found:
         # A GET/HEAD body has no defined meaning (RFC 9110 9.3.1): caches and
         # proxies may drop or ignore it, and browsers refuse to send one.
         raise NoAuthorizationError("JSON body tokens are not accepted on GET or HEAD requests")
-    key = settings.json_keys[refresh]
+    key = settings.of(refresh).json_key
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the parser can go: not a token

@@ -3,15 +3,20 @@
 :func:`build_settings` validates every key when it runs and raises
 :class:`~flask_jwt_guard.exceptions.ConfigurationError` naming the bad key.
 :class:`SettingsCache` rebuilds the object only when one of the values it
-was built from changes, so ``app.config`` edits made after ``init_app``
-(as apps and tests do) take effect on the next request, while an unchanged
-configuration costs one C-level lookup of the keys per request.
+was built from changes (in value or in type: ``1`` and ``True`` are different
+settings), so ``app.config`` edits made after ``init_app`` (as apps and tests
+do) take effect on the next request, while an unchanged configuration costs
+one C-level lookup of the keys per request.
+
+Nothing here imports Flask: the settings are built from any mapping.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-from .exceptions import ConfigurationError
-from .tokens import SUPPORTED_ALGORITHMS, DecodeOptions
+from .exceptions import ConfigurationError, UnusableKeyError
+from .keys import SUPPORTED_ALGORITHMS, Key, is_hmac
+from .tokens import DecodeOptions
 
 LOCATIONS = ("headers", "cookies", "query_string", "json")
 HOST_PREFIX = "__Host-"
@@ -85,15 +91,7 @@ DEFAULTS: dict[str, Any] = {
 #: The keys a settings object depends on: ours plus three of Flask's.
 WATCHED_KEYS = (*DEFAULTS, "SECRET_KEY", "DEBUG", "TESTING")
 _read_watched = itemgetter(*WATCHED_KEYS)
-# False == 0, yet an expiry of False (never) and of 0 (at once) differ: for these
-# keys a change of type alone must rebuild the settings.
-_TYPED_INDEXES = tuple(
-    WATCHED_KEYS.index(key) for key in ("JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES")
-)
-
-
-def _typed_values(values: tuple[Any, ...]) -> tuple[type, ...]:
-    return tuple(type(values[index]) for index in _TYPED_INDEXES)
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +104,31 @@ class CookieSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenTypeSettings:
+    """What differs between access and refresh tokens."""
+
+    name: str
+    #: A timedelta, anything that adds to a datetime (dateutil's relativedelta), or None: never.
+    expires: Any
+    cookie: CookieSpec
+    csrf_cookie: CookieSpec
+    csrf_header_name: str
+    csrf_field_name: str
+    json_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The validated ``JWT_*`` configuration of one app."""
 
     token_location: tuple[str, ...]
-    # A timedelta, or anything that adds to a datetime (dateutil's relativedelta).
-    access_expires: Any
-    refresh_expires: Any
+    access: TokenTypeSettings
+    refresh: TokenTypeSettings
     algorithm: str
     decode_algorithms: frozenset[str]
-    encode_key: Any
-    decode_key: Any
-    key_error: str | None
+    signing_key: Key | None
+    verification_key: Key | None
+    key_error: str
     encode_audience: str | list[str] | None
     encode_issuer: str | None
     encode_nbf: bool
@@ -133,16 +144,17 @@ class Settings:
     csrf_in_cookies: bool
     csrf_methods: frozenset[str]
     csrf_check_form: bool
-    # Indexed by ``refresh`` (False: access, True: refresh).
-    token_cookies: tuple[CookieSpec, CookieSpec]
-    csrf_cookies: tuple[CookieSpec, CookieSpec]
-    csrf_header_names: tuple[str, str]
-    csrf_field_names: tuple[str, str]
-    json_keys: tuple[str, str]
     query_string_name: str
     query_string_prefix: str
     strict: bool
     decode_options: DecodeOptions
+
+    def of(self, refresh: bool) -> TokenTypeSettings:
+        """The settings of refresh tokens (``refresh=True``) or of access tokens."""
+        return self.refresh if refresh else self.access
+
+
+# --------------------------------------------------------------------------- readers
 
 
 def _fail(key: str, message: str) -> ConfigurationError:
@@ -151,7 +163,8 @@ def _fail(key: str, message: str) -> ConfigurationError:
 
 def _as_bool(config: Mapping[str, Any], key: str) -> bool:
     value = config[key]
-    if not isinstance(value, bool | int):
+    # 0 and 1 are honoured as False and True; "false", None and 2 are mistakes.
+    if value is not True and value is not False and (type(value) is not int or value not in (0, 1)):
         raise _fail(key, f"must be True or False, not {value!r}")
     return bool(value)
 
@@ -163,29 +176,59 @@ def _as_str(config: Mapping[str, Any], key: str, *, empty: bool = False) -> str:
     return value
 
 
-def _optional_str(config: Mapping[str, Any], key: str) -> str | None:
+def _optional_str(config: Mapping[str, Any], key: str, *, empty_is_none: bool = False) -> str | None:
+    value = config[key]
+    if value is None or (empty_is_none and value == ""):
+        return None
+    if not isinstance(value, str) or not value:
+        raise _fail(key, f"must be a non-empty string or None, not {value!r}")
+    return value
+
+
+def _one_or_many(config: Mapping[str, Any], key: str) -> str | tuple[str, ...] | None:
+    """``None``, a non-empty string, or a non-empty collection of them (any one matches).
+
+    An empty string or list is refused: it is what ``os.environ.get("X", "")``
+    gives when the variable is unset, and must not silently switch a check off.
+    """
     value = config[key]
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise _fail(key, f"must be a string or None, not {value!r}")
-    return value
+    if isinstance(value, str) and value:
+        return value
+    if not isinstance(value, str | bytes | Mapping) and isinstance(value, Iterable):
+        values = tuple(value)
+        if values and all(isinstance(v, str) and v for v in values):
+            return values
+    raise _fail(key, f"must be a non-empty string, a non-empty list of them, or None; not {value!r}")
 
 
 def _expires(config: Mapping[str, Any], key: str) -> Any:
     value = config[key]
     if value is False:
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+    if type(value) is int:
+        value = timedelta(seconds=value)
     if isinstance(value, timedelta):
+        if value < timedelta(0):
+            raise _fail(key, f"must not be negative, not {value!r}")
         return value
     try:
-        value + datetime.now(UTC)
-    except TypeError:
+        if value is True or value + datetime.now(UTC) < datetime.now(UTC) - timedelta(seconds=1):
+            raise TypeError
+    except (TypeError, ValueError, OverflowError):
         raise _fail(
             key, f"must be a datetime.timedelta, a number of seconds or False, not {value!r}"
         ) from None
+    return value
+
+
+def _seconds(config: Mapping[str, Any], key: str) -> float:
+    value = config[key]
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise _fail(key, f"must be a non-negative number of seconds, not {value!r}")
     return value
 
 
@@ -207,81 +250,55 @@ def normalize_locations(value: Any, key: str = "JWT_TOKEN_LOCATION") -> tuple[st
     return locations
 
 
-def _one_or_many(config: Mapping[str, Any], key: str) -> str | tuple[str, ...] | None:
-    """A string, or a collection of strings (any one matches), or ``None``."""
-    value = config[key]
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Iterable) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise _fail(key, f"must be a string, a list of strings or None, not {value!r}")
+# --------------------------------------------------------------------------- groups
 
 
-def build_settings(config: Mapping[str, Any]) -> Settings:
-    """Validate the ``JWT_*`` keys of ``config`` and compile them.
-
-    :raises ConfigurationError: naming the first invalid key.
-    """
-    strict = _as_bool(config, "JWT_STRICT")
-    locations = normalize_locations(config["JWT_TOKEN_LOCATION"])
-
-    algorithm = _as_str(config, "JWT_ALGORITHM")
+def _algorithms(config: Mapping[str, Any]) -> tuple[str, frozenset[str]]:
+    algorithm = config["JWT_ALGORITHM"]
     if algorithm not in SUPPORTED_ALGORITHMS:
-        raise _fail("JWT_ALGORITHM", f"must be one of {sorted(SUPPORTED_ALGORITHMS)}")
-    decode_algs = config["JWT_DECODE_ALGORITHMS"]
-    if not decode_algs:
-        decode_algorithms = frozenset({algorithm})
-    else:
-        if isinstance(decode_algs, str) or not isinstance(decode_algs, Iterable):
-            raise _fail("JWT_DECODE_ALGORITHMS", "must be a list of algorithm names")
-        decode_algorithms = frozenset(decode_algs) | {algorithm}
-        unknown = decode_algorithms - SUPPORTED_ALGORITHMS
-        if unknown:
-            raise _fail("JWT_DECODE_ALGORITHMS", f"contains unsupported {sorted(unknown)}")
+        raise _fail("JWT_ALGORITHM", f"must be one of {sorted(SUPPORTED_ALGORITHMS)}, not {algorithm!r}")
+    listed = config["JWT_DECODE_ALGORITHMS"]
+    if listed is None:
+        return algorithm, frozenset({algorithm})
+    if isinstance(listed, str | bytes) or not isinstance(listed, Iterable):
+        raise _fail("JWT_DECODE_ALGORITHMS", f"must be a list of algorithm names or None, not {listed!r}")
+    names = tuple(listed)
+    if not names:
+        raise _fail("JWT_DECODE_ALGORITHMS", "must not be empty (None means JWT_ALGORITHM only)")
+    unknown = [name for name in names if name not in SUPPORTED_ALGORITHMS]
+    if unknown:
+        raise _fail("JWT_DECODE_ALGORITHMS", f"contains unsupported {unknown!r}")
+    return algorithm, frozenset(names) | {algorithm}
 
-    asymmetric = not algorithm.startswith("HS")
-    key_error = None
-    if asymmetric:
-        encode_key, decode_key = config["JWT_PRIVATE_KEY"], config["JWT_PUBLIC_KEY"]
-        if not encode_key or not decode_key:
-            missing = "JWT_PRIVATE_KEY" if not encode_key else "JWT_PUBLIC_KEY"
-            key_error = f'{missing} must be set to use asymmetric cryptography algorithm "{algorithm}"'
-    else:
-        encode_key = decode_key = config["JWT_SECRET_KEY"] or config["SECRET_KEY"]
-        if not encode_key:
-            key_error = (
-                f'JWT_SECRET_KEY or flask SECRET_KEY must be set when using symmetric algorithm "{algorithm}"'
-            )
 
-    leeway = config["JWT_DECODE_LEEWAY"]
-    if isinstance(leeway, timedelta):
-        leeway = leeway.total_seconds()
-    if (
-        isinstance(leeway, bool)
-        or not isinstance(leeway, int | float)
-        or not math.isfinite(leeway)
-        or leeway < 0
-    ):
-        raise _fail("JWT_DECODE_LEEWAY", f"must be a non-negative number of seconds, not {leeway!r}")
+def _prepared(material: Any, algorithm: str, config_key: str) -> Key:
+    key = Key(material)
+    try:
+        key.prepared(algorithm)  # now, so that a bad key fails at start-up
+    except UnusableKeyError as err:
+        raise _fail(config_key, f"cannot be used with {algorithm}: {err}") from err
+    return key
 
-    max_size = config["JWT_MAX_TOKEN_SIZE"]
-    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 64:
-        raise _fail("JWT_MAX_TOKEN_SIZE", f"must be an integer of at least 64, not {max_size!r}")
 
-    methods = config["JWT_CSRF_METHODS"]
-    if isinstance(methods, str) or not isinstance(methods, Iterable):
-        raise _fail("JWT_CSRF_METHODS", f"must be a list of HTTP methods, not {methods!r}")
-    samesite = config["JWT_COOKIE_SAMESITE"]
-    if isinstance(samesite, str):
-        samesite = samesite.title()
-    if samesite is not None and samesite not in ("Strict", "Lax", "None"):
-        raise _fail("JWT_COOKIE_SAMESITE", f'must be "Strict", "Lax", "None" or None, not {samesite!r}')
+def _keys(config: Mapping[str, Any], algorithm: str) -> tuple[Key | None, Key | None, str]:
+    """The signing and verification keys, prepared now, and the error to raise where one is missing."""
+    if is_hmac(algorithm):
+        name = "JWT_SECRET_KEY" if config["JWT_SECRET_KEY"] else "SECRET_KEY"
+        secret = config["JWT_SECRET_KEY"] or config["SECRET_KEY"]
+        error = f'JWT_SECRET_KEY or flask SECRET_KEY must be set when using symmetric algorithm "{algorithm}"'
+        if not secret:
+            return None, None, error
+        key = _prepared(secret, algorithm, name)
+        return key, key, error
+    private, public = config["JWT_PRIVATE_KEY"], config["JWT_PUBLIC_KEY"]
+    missing = "JWT_PRIVATE_KEY" if not private else "JWT_PUBLIC_KEY"
+    error = f'{missing} must be set to use asymmetric cryptography algorithm "{algorithm}"'
+    signing = _prepared(private, algorithm, "JWT_PRIVATE_KEY") if private else None
+    verification = _prepared(public, algorithm, "JWT_PUBLIC_KEY") if public else None
+    return signing, verification, error
 
-    cookie_secure = _as_bool(config, "JWT_COOKIE_SECURE")
-    cookie_domain = _optional_str(config, "JWT_COOKIE_DOMAIN")
 
+def _token_types(config: Mapping[str, Any], strict: bool) -> tuple[TokenTypeSettings, TokenTypeSettings]:
     def cookie(name_key: str, path_key: str, httponly: bool) -> CookieSpec:
         name, path = _as_str(config, name_key), _as_str(config, path_key)
         if strict:
@@ -290,20 +307,76 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
             path = "/"
         return CookieSpec(name=name, path=path, httponly=httponly)
 
+    def token_type(name: str, json_key: str) -> TokenTypeSettings:
+        upper = name.upper()
+        return TokenTypeSettings(
+            name=name,
+            expires=_expires(config, f"JWT_{upper}_TOKEN_EXPIRES"),
+            cookie=cookie(f"JWT_{upper}_COOKIE_NAME", f"JWT_{upper}_COOKIE_PATH", True),
+            csrf_cookie=cookie(f"JWT_{upper}_CSRF_COOKIE_NAME", f"JWT_{upper}_CSRF_COOKIE_PATH", False),
+            csrf_header_name=_as_str(config, f"JWT_{upper}_CSRF_HEADER_NAME"),
+            csrf_field_name=_as_str(config, f"JWT_{upper}_CSRF_FIELD_NAME"),
+            json_key=_as_str(config, json_key),
+        )
+
+    return token_type("access", "JWT_JSON_KEY"), token_type("refresh", "JWT_REFRESH_JSON_KEY")
+
+
+def _csrf_methods(config: Mapping[str, Any]) -> frozenset[str]:
+    methods = config["JWT_CSRF_METHODS"]
+    if isinstance(methods, str | bytes) or not isinstance(methods, Iterable):
+        raise _fail("JWT_CSRF_METHODS", f"must be a list of HTTP methods, not {methods!r}")
+    names = tuple(methods)
+    if not names or not all(isinstance(m, str) and m for m in names):
+        raise _fail(
+            "JWT_CSRF_METHODS",
+            f"must be a non-empty list of HTTP method names (to turn the check off, set "
+            f"JWT_COOKIE_CSRF_PROTECT = False), not {methods!r}",
+        )
+    return frozenset(m.upper() for m in names)
+
+
+def _samesite(config: Mapping[str, Any]) -> str | None:
+    value = config["JWT_COOKIE_SAMESITE"]
+    if value is None:
+        return None
+    samesite = value.title() if isinstance(value, str) else value
+    if samesite not in ("Strict", "Lax", "None"):
+        raise _fail("JWT_COOKIE_SAMESITE", f'must be "Strict", "Lax", "None" or None, not {value!r}')
+    return str(samesite)
+
+
+def _max_token_size(config: Mapping[str, Any]) -> int:
+    size = config["JWT_MAX_TOKEN_SIZE"]
+    if type(size) is not int or size < 64:
+        raise _fail("JWT_MAX_TOKEN_SIZE", f"must be an integer of at least 64, not {size!r}")
+    return size
+
+
+def build_settings(config: Mapping[str, Any]) -> Settings:
+    """Validate the ``JWT_*`` keys of ``config`` and compile them.
+
+    :raises ConfigurationError: naming the first invalid key.
+    """
+    strict = _as_bool(config, "JWT_STRICT")
+    algorithm, decode_algorithms = _algorithms(config)
+    signing_key, verification_key, key_error = _keys(config, algorithm)
+    access, refresh = _token_types(config, strict)
+    cookie_secure = _as_bool(config, "JWT_COOKIE_SECURE")
+    cookie_domain = _optional_str(config, "JWT_COOKIE_DOMAIN", empty_is_none=True)
+    samesite = _samesite(config)
     if strict:
         cookie_secure, cookie_domain, samesite = True, None, "Lax"
-
     identity_claim = _as_str(config, "JWT_IDENTITY_CLAIM")
-    decode_issuer = _one_or_many(config, "JWT_DECODE_ISSUER")
     encode_audience = _one_or_many(config, "JWT_ENCODE_AUDIENCE")
     settings = Settings(
-        token_location=locations,
-        access_expires=_expires(config, "JWT_ACCESS_TOKEN_EXPIRES"),
-        refresh_expires=_expires(config, "JWT_REFRESH_TOKEN_EXPIRES"),
+        token_location=normalize_locations(config["JWT_TOKEN_LOCATION"]),
+        access=access,
+        refresh=refresh,
         algorithm=algorithm,
         decode_algorithms=decode_algorithms,
-        encode_key=encode_key,
-        decode_key=decode_key,
+        signing_key=signing_key,
+        verification_key=verification_key,
         key_error=key_error,
         encode_audience=list(encode_audience) if isinstance(encode_audience, tuple) else encode_audience,
         encode_issuer=_optional_str(config, "JWT_ENCODE_ISSUER"),
@@ -318,36 +391,19 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
         cookie_max_age=None if _as_bool(config, "JWT_SESSION_COOKIE") else COOKIE_MAX_AGE,
         csrf_protect=_as_bool(config, "JWT_COOKIE_CSRF_PROTECT"),
         csrf_in_cookies=_as_bool(config, "JWT_CSRF_IN_COOKIES"),
-        csrf_methods=frozenset(str(m).upper() for m in methods),
+        csrf_methods=_csrf_methods(config),
         csrf_check_form=_as_bool(config, "JWT_CSRF_CHECK_FORM"),
-        token_cookies=(
-            cookie("JWT_ACCESS_COOKIE_NAME", "JWT_ACCESS_COOKIE_PATH", True),
-            cookie("JWT_REFRESH_COOKIE_NAME", "JWT_REFRESH_COOKIE_PATH", True),
-        ),
-        csrf_cookies=(
-            cookie("JWT_ACCESS_CSRF_COOKIE_NAME", "JWT_ACCESS_CSRF_COOKIE_PATH", False),
-            cookie("JWT_REFRESH_CSRF_COOKIE_NAME", "JWT_REFRESH_CSRF_COOKIE_PATH", False),
-        ),
-        csrf_header_names=(
-            _as_str(config, "JWT_ACCESS_CSRF_HEADER_NAME"),
-            _as_str(config, "JWT_REFRESH_CSRF_HEADER_NAME"),
-        ),
-        csrf_field_names=(
-            _as_str(config, "JWT_ACCESS_CSRF_FIELD_NAME"),
-            _as_str(config, "JWT_REFRESH_CSRF_FIELD_NAME"),
-        ),
-        json_keys=(_as_str(config, "JWT_JSON_KEY"), _as_str(config, "JWT_REFRESH_JSON_KEY")),
         query_string_name=_as_str(config, "JWT_QUERY_STRING_NAME"),
         query_string_prefix=_as_str(config, "JWT_QUERY_STRING_VALUE_PREFIX", empty=True),
         strict=strict,
         decode_options=DecodeOptions(
             algorithms=decode_algorithms,
             audience=_one_or_many(config, "JWT_DECODE_AUDIENCE"),
-            issuer=decode_issuer,
-            leeway=leeway,
+            issuer=_one_or_many(config, "JWT_DECODE_ISSUER"),
+            leeway=_seconds(config, "JWT_DECODE_LEEWAY"),
             verify_sub=_as_bool(config, "JWT_VERIFY_SUB"),
             identity_claim=identity_claim,
-            max_size=max_size,
+            max_size=_max_token_size(config),
             require_type=strict,
         ),
     )
@@ -355,11 +411,21 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
     return settings
 
 
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
 def _check_security(settings: Settings, config: Mapping[str, Any]) -> None:
     """Warn (or, with ``JWT_STRICT``, refuse) weak but working configurations."""
     problems = []
-    key = settings.encode_key
-    if settings.algorithm.startswith("HS") and isinstance(key, str | bytes) and key:
+    key = settings.signing_key.material if settings.signing_key is not None else None
+    if is_hmac(settings.algorithm) and isinstance(key, str | bytes) and key:
         size = len(key.encode() if isinstance(key, str) else key)
         if size < MIN_HMAC_KEY_BYTES:
             problems.append(
@@ -376,7 +442,7 @@ def _check_security(settings: Settings, config: Mapping[str, Any]) -> None:
             "JWT_COOKIE_SECURE is False: token cookies will be sent over plain HTTP. "
             "Set it to True in production"
         )
-    families = {alg.startswith("HS") for alg in settings.decode_algorithms}
+    families = {is_hmac(alg) for alg in settings.decode_algorithms}
     if len(families) > 1:
         problems.append(
             "JWT_DECODE_ALGORITHMS mixes HMAC and asymmetric algorithms "
@@ -385,17 +451,22 @@ def _check_security(settings: Settings, config: Mapping[str, Any]) -> None:
     if problems and settings.strict:
         raise ConfigurationError("JWT_STRICT refuses this configuration: " + "; ".join(problems))
     for problem in problems:
-        warnings.warn(problem, JWTGuardSecurityWarning, stacklevel=5)
+        warnings.warn(problem, JWTGuardSecurityWarning, stacklevel=_user_stacklevel())
 
 
 class SettingsCache:
-    """Holds one app's :class:`Settings` and rebuilds it when its inputs change."""
+    """Holds one app's :class:`Settings` and rebuilds it when its inputs change.
+
+    "Changed" means a watched value differs from the one the settings were
+    built from, by ``!=`` or by type (``1 == True`` and ``0 == False``, yet a
+    leeway of ``True`` is a mistake and an expiry of ``False`` means "never").
+    """
 
     __slots__ = ("_entry",)
 
     def __init__(self) -> None:
-        # (snapshot of the watched values, settings), swapped as one object so
-        # that concurrent requests never pair a snapshot with other settings.
+        # (snapshot of the watched values, their types, settings), swapped as one
+        # object so that concurrent requests never pair a snapshot with other settings.
         self._entry: tuple[tuple[Any, ...], tuple[type, ...], Settings] | None = None
 
     def get(self, config: Mapping[str, Any]) -> Settings:
@@ -405,7 +476,7 @@ class SettingsCache:
         except KeyError:
             current = tuple(config.get(key, DEFAULTS.get(key)) for key in WATCHED_KEYS)
         entry = self._entry
-        if entry is not None and current == entry[0] and _typed_values(current) == entry[1]:
+        if entry is not None and current == entry[0] and tuple(map(type, current)) == entry[1]:
             return entry[2]
         # Copies of the containers, taken before building, so that an in-place
         # edit of a list in app.config is noticed.
@@ -413,5 +484,5 @@ class SettingsCache:
             copy.copy(value) if isinstance(value, list | dict | set) else value for value in current
         )
         settings = build_settings(dict(zip(WATCHED_KEYS, snapshot, strict=True)))
-        self._entry = (snapshot, _typed_values(snapshot), settings)
+        self._entry = (snapshot, tuple(map(type, snapshot)), settings)
         return settings

@@ -7,32 +7,26 @@ PyJWT accepts with the same key and options (a differential test holds it to
 that) and raises PyJWT's error classes with PyJWT's messages, so behaviour and
 error texts match Flask-JWT-Extended.
 
-HMAC tokens are verified here with :func:`hmac.digest`; other algorithms use
-PyJWT's algorithm objects with keys prepared once and cached.
+Signatures are made and checked by :class:`~flask_jwt_guard.keys.Key` (HMAC
+with :func:`hmac.digest`, other algorithms with PyJWT's algorithm objects and
+keys prepared once). "Now" is always the caller's: every function that needs
+the time takes it as ``now``.
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import math
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from jwt.algorithms import get_default_algorithms
-from jwt.exceptions import InvalidKeyError
-
-from .csrf import csrf_matches, new_csrf_token
 from .exceptions import (
-    CSRFError,
     DecodeError,
-    ExpiredSignatureError,
     ImmatureSignatureError,
     InvalidAlgorithmError,
     InvalidAudienceError,
@@ -45,14 +39,12 @@ from .exceptions import (
     JWTDecodeError,
     MissingRequiredClaimError,
     TokenTooLargeError,
+    UnusableKeyError,
 )
+from .keys import SUPPORTED_ALGORITHMS, Key
 
 JSONDefault = Callable[[Any], Any]
 
-_HMAC_DIGESTS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
-_ALGORITHMS = get_default_algorithms()
-#: Algorithms this library can sign and verify with (``none`` is never one of them).
-SUPPORTED_ALGORITHMS = frozenset(name for name in _ALGORITHMS if name != "none")
 #: Extensions listed in ``crit`` that we understand: none.
 _SUPPORTED_CRIT: frozenset[str] = frozenset()
 
@@ -117,7 +109,9 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-_json_decoder = json.JSONDecoder(object_pairs_hook=_unique_object, parse_constant=_reject_constant)
+_json_decoder = json.JSONDecoder(
+    object_pairs_hook=_unique_object, parse_constant=_reject_constant, parse_float=_finite_float
+)
 
 
 def _load_json_object(raw: bytes, what: str) -> dict[str, Any]:
@@ -211,7 +205,8 @@ def _check_crit(crit: Any) -> None:
         if not isinstance(ext, str):
             raise InvalidTokenError("Invalid 'crit' header: values must be strings")
         if ext not in _SUPPORTED_CRIT:
-            raise InvalidTokenError(f"Unsupported critical extension: {ext}")
+            # A fixed message: the attacker's value is never echoed.
+            raise InvalidTokenError("Unsupported critical extension")
 
 
 def unverified_payload(parsed: UnverifiedToken) -> dict[str, Any]:
@@ -219,44 +214,13 @@ def unverified_payload(parsed: UnverifiedToken) -> dict[str, Any]:
     return _load_json_object(_b64decode(parsed.payload_segment, "payload"), "payload")
 
 
-# --------------------------------------------------------------------------- keys
-
-_prepared: dict[tuple[str, Any], tuple[Any, Any]] = {}
-_PREPARED_MAX = 256
-
-
-def _cache_id(key: Any) -> Any:
-    return key if isinstance(key, str | bytes) else ("id", id(key))
-
-
-def prepare_key(algorithm: str, key: Any) -> Any:
-    """Prepare ``key`` for ``algorithm`` once; later calls hit a cache.
-
-    :raises InvalidKeyError: for a key that does not fit the algorithm,
-        e.g. a PEM public key offered as an HMAC secret (key confusion).
-    """
-    cache_key = (algorithm, _cache_id(key))
-    hit = _prepared.get(cache_key)
-    if hit is not None:
-        return hit[0]
-    alg = _ALGORITHMS[algorithm]
-    try:
-        prepared = alg.prepare_key(key)
-    except (ValueError, TypeError) as err:
-        raise InvalidKeyError(str(err)) from err
-    if len(_prepared) >= _PREPARED_MAX:
-        _prepared.clear()
-    # The original key is kept alive beside its id so that the id stays unique.
-    _prepared[cache_key] = (prepared, key)
-    return prepared
-
-
 # --------------------------------------------------------------------------- verifying
 
 
-def verify_signature(parsed: UnverifiedToken, key: Any, algorithms: Iterable[str]) -> None:
+def verify_signature(parsed: UnverifiedToken, key: Key, algorithms: Iterable[str]) -> str:
     """Check ``alg`` against the allow-list and the signature against ``key``.
 
+    :returns: the algorithm that verified.
     :raises InvalidAlgorithmError: ``alg`` missing, not a string or not allowed.
     :raises InvalidSignatureError: the signature does not verify, or the key
         does not fit the algorithm.
@@ -268,49 +232,61 @@ def verify_signature(parsed: UnverifiedToken, key: Any, algorithms: Iterable[str
     if not isinstance(alg, str) or alg not in algorithms or alg not in SUPPORTED_ALGORITHMS:
         raise InvalidAlgorithmError("The specified alg value is not allowed")
     try:
-        prepared = prepare_key(alg, key)
-    except InvalidKeyError as err:
+        ok = key.verify(alg, parsed.signing_input, parsed.signature)
+    except UnusableKeyError as err:
         raise InvalidSignatureError("Signature verification failed") from err
-    digest = _HMAC_DIGESTS.get(alg)
-    if digest is not None:
-        expected = hmac.digest(prepared, parsed.signing_input, digest)
-        ok = hmac.compare_digest(expected, parsed.signature)
-    else:
-        ok = _ALGORITHMS[alg].verify(parsed.signing_input, prepared, parsed.signature)
     if not ok:
         raise InvalidSignatureError("Signature verification failed")
+    return alg
 
 
-def _numeric(claims: dict[str, Any], name: str, error: type[Exception], label: str) -> int:
-    value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+#: The NumericDates a token may carry: the years 1 to 9999, what a ``datetime`` can hold.
+#: Anything outside is refused as invalid rather than compared, so that no
+#: consumer of a claim (``datetime.fromtimestamp(get_jwt()["exp"])``) can overflow.
+MIN_TIME = -62135596800
+MAX_TIME = 253402300799
+
+
+def numeric_date(value: Any) -> int | float | None:
+    """``value`` as a NumericDate, or ``None`` if it is not one (a bool, a string, out of range, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    # Comparisons, not math.isfinite: an int of any size compares exactly, and
+    # NaN fails both bounds.
+    if not MIN_TIME <= value <= MAX_TIME:
+        return None
+    return value
+
+
+def _time_claim(claims: dict[str, Any], name: str, error: type[Exception], label: str) -> int | float:
+    value = numeric_date(claims[name])
+    if value is None:
         raise error(f"{label} must be an integer.")
-    return int(value)
+    return value
 
 
 def validate_claims(
-    claims: dict[str, Any],
-    options: DecodeOptions,
-    *,
-    now: float | None = None,
-    verify_exp: bool = True,
-) -> None:
-    """Check the registered claims the way PyJWT does, with PyJWT's messages."""
-    if now is None:
-        now = time.time()
+    claims: dict[str, Any], options: DecodeOptions, *, now: float, verify_exp: bool = True
+) -> bool:
+    """Check the registered claims the way PyJWT does, with PyJWT's messages.
+
+    An expired token is reported only after every other check has passed (as
+    Flask-JWT-Extended does), so the caller can still run its own checks (CSRF)
+    before it answers "expired".
+
+    :param now: the current UNIX time, from the caller's clock.
+    :returns: whether the token has expired (always ``False`` without ``verify_exp``).
+    """
     leeway = options.leeway
     if "iat" in claims:
-        iat = _numeric(claims, "iat", InvalidIssuedAtError, "Issued At claim (iat)")
-        if iat > now + leeway:
+        if _time_claim(claims, "iat", InvalidIssuedAtError, "Issued At claim (iat)") > now + leeway:
             raise ImmatureSignatureError("The token is not yet valid (iat)")
     if "nbf" in claims:
-        nbf = _numeric(claims, "nbf", DecodeError, "Not Before claim (nbf)")
-        if nbf > now + leeway:
+        if _time_claim(claims, "nbf", DecodeError, "Not Before claim (nbf)") > now + leeway:
             raise ImmatureSignatureError("The token is not yet valid (nbf)")
+    expired = False
     if verify_exp and "exp" in claims:
-        exp = _numeric(claims, "exp", DecodeError, "Expiration Time claim (exp)")
-        if exp <= now - leeway:
-            raise ExpiredSignatureError("Signature has expired")
+        expired = _time_claim(claims, "exp", DecodeError, "Expiration Time claim (exp)") <= now - leeway
     if options.issuer is not None:
         if "iss" not in claims:
             raise MissingRequiredClaimError("iss")
@@ -325,6 +301,7 @@ def validate_claims(
         raise InvalidSubjectError("Subject must be a string")
     if "jti" in claims and not isinstance(claims["jti"], str):
         raise InvalidJTIError("JWT ID must be a string")
+    return expired
 
 
 def _validate_audience(claims: dict[str, Any], audience: str | tuple[str, ...]) -> None:
@@ -340,70 +317,61 @@ def _validate_audience(claims: dict[str, Any], audience: str | tuple[str, ...]) 
         raise InvalidAudienceError("Audience doesn't match")
 
 
+class Decoded(NamedTuple):
+    """A verified token: its header and claims, and whether it has expired."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    expired: bool
+
+
 def decode(
-    token: str,
-    key: Any,
+    parsed: UnverifiedToken,
+    key: Key,
     options: DecodeOptions,
     *,
-    csrf_value: str | None = None,
-    allow_expired: bool = False,
-    now: float | None = None,
-    parsed: UnverifiedToken | None = None,
+    now: float,
+    verify_exp: bool = True,
     payload: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Verify ``token`` and return ``(header, claims)``.
+) -> Decoded:
+    """Verify a parsed token's signature and claims.
 
-    Claims the extension relies on get their defaults (``type`` "access",
-    ``fresh`` False, ``jti`` None), as Flask-JWT-Extended does.
+    Expiry is reported, not raised (see :func:`validate_claims`): the caller
+    decides, after its own checks, whether an expired token is an error.
 
-    :param token: the encoded token.
-    :param key: the verification key (secret or public key).
+    :param parsed: the result of :func:`parse`.
+    :param key: the verification key.
     :param options: what to check.
-    :param csrf_value: when given, must equal the token's ``csrf`` claim.
-    :param allow_expired: skip the ``exp`` check.
-    :param now: the current UNIX time (for tests); defaults to :func:`time.time`.
-    :param parsed: the result of :func:`parse` for this token, if already made.
-    :param payload: its :func:`unverified_payload`, if already made (trusted only
-        once the signature verifies).
-    :raises jwt.InvalidTokenError: (subclasses) for every way a token can be bad.
-    :raises ExpiredSignatureError: carrying ``jwt_header`` and ``jwt_data``.
-    :raises CSRFError: the CSRF values differ.
+    :param now: the current UNIX time, from the caller's clock.
+    :param verify_exp: check ``exp`` (its type and whether it has passed).
+    :param payload: :func:`unverified_payload` of this token, if already made;
+        trusted only once the signature verifies.
+    :raises jwt.InvalidTokenError: (this package's subclasses) for every way a token can be bad.
     """
-    if parsed is None:
-        parsed = parse(token, options.max_size)
     verify_signature(parsed, key, options.algorithms)
-    if payload is None:
-        payload = unverified_payload(parsed)
-    claims = payload
-    expired: ExpiredSignatureError | None = None
-    try:
-        validate_claims(claims, options, now=now, verify_exp=not allow_expired)
-    except ExpiredSignatureError as err:
-        # An expired token is reported as expired only if it passes every other
-        # check (as Flask-JWT-Extended does): a forged CSRF value on an expired
-        # cookie is a CSRF failure, never a call to expired_token_loader.
-        expired = err
-        validate_claims(claims, options, now=now, verify_exp=False)
+    claims = unverified_payload(parsed) if payload is None else payload
+    expired = validate_claims(claims, options, now=now, verify_exp=verify_exp)
     if options.identity_claim not in claims:
         raise JWTDecodeError(f"Missing claim: {options.identity_claim}")
     if options.require_type and "type" not in claims:
         raise JWTDecodeError("Missing claim: type")
-    claims = _with_defaults(claims)
-    if csrf_value:
-        if "csrf" not in claims:
-            raise JWTDecodeError("Missing claim: csrf")
-        if not csrf_matches(claims["csrf"], csrf_value):
-            raise CSRFError("CSRF double submit tokens do not match")
-    if expired is not None:
-        raise ExpiredSignatureError(str(expired), parsed.header, claims) from None
-    return parsed.header, claims
+    return Decoded(parsed.header, claims, expired)
 
 
-def _with_defaults(claims: dict[str, Any]) -> dict[str, Any]:
-    claims.setdefault("type", "access")
-    claims.setdefault("fresh", False)
-    claims.setdefault("jti", None)
-    return claims
+def is_fresh(claims: dict[str, Any], now: float) -> bool:
+    """Whether the token's ``fresh`` claim holds at ``now``.
+
+    ``fresh`` is ``True``/``False``, or the NumericDate until which the token is fresh.
+
+    :raises JWTDecodeError: ``fresh`` is anything else (a string, a NumericDate out of range).
+    """
+    fresh = claims.get("fresh", False)
+    if isinstance(fresh, bool):
+        return fresh
+    until = numeric_date(fresh)
+    if until is None:
+        raise JWTDecodeError("Invalid claim: fresh must be a boolean or a NumericDate")
+    return until >= now
 
 
 # --------------------------------------------------------------------------- encoding
@@ -423,27 +391,26 @@ def build_claims(
     *,
     identity: Any,
     token_type: str,
+    now: float,
     identity_claim: str = "sub",
     fresh: bool | float | timedelta = False,
     expires_delta: Any = None,
     audience: str | list[str] | tuple[str, ...] | None = None,
     issuer: str | None = None,
     encode_nbf: bool = True,
-    csrf: bool = True,
+    csrf: str | None = None,
     extra: Mapping[str, Any] | None = None,
-    now: float | None = None,
 ) -> dict[str, Any]:
     """The claims of a new token, before signing.
 
+    :param now: the current UNIX time, from the caller's clock.
     :param fresh: ``True``/``False``, a :class:`~datetime.timedelta` for how
         long the token stays fresh, or a UNIX time until which it is fresh.
     :param expires_delta: lifetime, a timedelta or anything that adds to a
         datetime; ``None`` means no ``exp`` claim.
-    :param csrf: add a random ``csrf`` claim for the double-submit check.
+    :param csrf: the double-submit value to put in the ``csrf`` claim, if any.
     :param extra: claims that override the defaults.
     """
-    if now is None:
-        now = time.time()
     issued = int(now)
     if isinstance(fresh, timedelta):
         fresh = now + fresh.total_seconds()
@@ -456,8 +423,8 @@ def build_claims(
     }
     if encode_nbf:
         claims["nbf"] = issued
-    if csrf:
-        claims["csrf"] = new_csrf_token()
+    if csrf is not None:
+        claims["csrf"] = csrf
     if audience:
         claims["aud"] = list(audience) if isinstance(audience, tuple) else audience
     if issuer:
@@ -476,7 +443,7 @@ def build_claims(
 
 def encode(
     claims: Mapping[str, Any],
-    key: Any,
+    key: Key,
     algorithm: str,
     *,
     headers: Mapping[str, Any] | None = None,
@@ -485,11 +452,13 @@ def encode(
     """Sign ``claims`` as a compact JWS.
 
     The configured ``algorithm`` always signs: an ``alg`` in ``headers`` is
-    overwritten, never obeyed.
+    overwritten, never obeyed. A key with a ``kid`` puts it in the header.
+
+    :raises UnusableKeyError: the key does not fit ``algorithm``.
     """
-    if algorithm not in SUPPORTED_ALGORITHMS:
-        raise ValueError(f"Algorithm {algorithm!r} is not supported")
     header: dict[str, Any] = {"alg": algorithm, "typ": "JWT"}
+    if key.kid is not None:
+        header["kid"] = key.kid
     if headers:
         header.update(headers)
         header["alg"] = algorithm
@@ -500,11 +469,5 @@ def encode(
     header_json = json.dumps(header, separators=(",", ":"), sort_keys=True, default=json_default)
     payload_json = json.dumps(claims, separators=(",", ":"), default=json_default)
     signing_input = f"{_b64encode(header_json.encode())}.{_b64encode(payload_json.encode())}"
-    prepared = prepare_key(algorithm, key)
-    digest = _HMAC_DIGESTS.get(algorithm)
-    raw = signing_input.encode("ascii")
-    if digest is not None:
-        signature = hmac.digest(prepared, raw, digest)
-    else:
-        signature = _ALGORITHMS[algorithm].sign(raw, prepared)
+    signature = key.sign(algorithm, signing_input.encode("ascii"))
     return f"{signing_input}.{_b64encode(signature)}"

@@ -1,81 +1,52 @@
-"""Creating and decoding tokens with the current app's configuration."""
+"""Compatibility path: the names Flask-JWT-Extended exposes as ``flask_jwt_extended.utils``.
 
-from __future__ import annotations
+Apps written for it import from here (``from flask_jwt_extended.utils import get_jwt``);
+after the import-line swap they get the very same objects as ``flask_jwt_guard``.
+New code should import from ``flask_jwt_guard`` directly.
+"""
 
-from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from .context import (
+    current_user,
+    current_user_context_processor,
+    get_current_user,
+    get_jwt,
+    get_jwt_header,
+    get_jwt_identity,
+    get_jwt_request_location,
+)
+from .cookies import (
+    set_access_cookies,
+    set_refresh_cookies,
+    unset_access_cookies,
+    unset_jwt_cookies,
+    unset_refresh_cookies,
+)
+from .issuing import (
+    create_access_token,
+    create_refresh_token,
+    decode_token,
+    get_csrf_token,
+    get_jti,
+    get_unverified_jwt_headers,
+)
 
-from . import tokens
-from .manager import current_manager, current_settings
-
-Fresh = bool | float | timedelta
-ExpiresDelta = timedelta | int | bool
-
-
-def create_access_token(
-    identity: Any,
-    fresh: Fresh = False,
-    expires_delta: ExpiresDelta | None = None,
-    additional_claims: Mapping[str, Any] | None = None,
-    additional_headers: Mapping[str, Any] | None = None,
-) -> str:
-    """Make a signed access token.
-
-    :param identity: who the token is for; ``user_identity_loader`` turns it
-        into the identity claim.
-    :param fresh: ``True`` marks the token fresh; a :class:`~datetime.timedelta`
-        keeps it fresh for that long; a number is the UNIX time until which it
-        is fresh (as in Flask-JWT-Extended).
-    :param expires_delta: lifetime (a timedelta or seconds); ``False``: never
-        expires; ``None``: ``JWT_ACCESS_TOKEN_EXPIRES``.
-    :param additional_claims: claims to add (they win over ``additional_claims_loader``).
-    :param additional_headers: JOSE headers to add; ``alg`` cannot be changed this way.
-    """
-    return current_manager()._encode(
-        identity, "access", fresh, expires_delta, additional_claims, additional_headers
-    )
-
-
-def create_refresh_token(
-    identity: Any,
-    expires_delta: ExpiresDelta | None = None,
-    additional_claims: Mapping[str, Any] | None = None,
-    additional_headers: Mapping[str, Any] | None = None,
-) -> str:
-    """Make a signed refresh token (never fresh); see :func:`create_access_token`.
-
-    ``expires_delta=None`` means ``JWT_REFRESH_TOKEN_EXPIRES``.
-    """
-    return current_manager()._encode(
-        identity, "refresh", False, expires_delta, additional_claims, additional_headers
-    )
-
-
-def decode_token(
-    encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
-) -> dict[str, Any]:
-    """Verify a token and return its claims.
-
-    :param csrf_value: when given, must match the token's ``csrf`` claim.
-    :param allow_expired: accept an expired (but otherwise valid) token.
-    :raises jwt.InvalidTokenError: (PyJWT's classes) when the token is not valid.
-    """
-    return current_manager()._decode(encoded_token, current_settings(), csrf_value, allow_expired)[1]
-
-
-def get_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:
-    """The token's JOSE header, **without** verifying the token."""
-    return tokens.parse(encoded_token, current_settings().decode_options.max_size).header
-
-
-def get_jti(encoded_token: str) -> str | None:
-    """The ``jti`` of a (verified) token."""
-    jti: str | None = decode_token(encoded_token).get("jti")
-    return jti
-
-
-def get_csrf_token(encoded_token: str) -> str:
-    """The ``csrf`` claim of a (verified) token."""
-    csrf: str = decode_token(encoded_token)["csrf"]
-    return csrf
+__all__ = [
+    "create_access_token",
+    "create_refresh_token",
+    "current_user",
+    "current_user_context_processor",
+    "decode_token",
+    "get_csrf_token",
+    "get_current_user",
+    "get_jti",
+    "get_jwt",
+    "get_jwt_header",
+    "get_jwt_identity",
+    "get_jwt_request_location",
+    "get_unverified_jwt_headers",
+    "set_access_cookies",
+    "set_refresh_cookies",
+    "unset_access_cookies",
+    "unset_jwt_cookies",
+    "unset_refresh_cookies",
+]

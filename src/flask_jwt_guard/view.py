@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Request, after_this_request, current_app, g, request
+from flask import Request, Response, after_this_request, current_app, request
 from flask.typing import ResponseReturnValue
 
-from .context import G_KEY, RequestJWT
+from .context import RequestJWT, remember, state_of
 from .exceptions import (
     FreshTokenRequired,
     JWTDecodeError,
@@ -21,11 +20,12 @@ from .exceptions import (
     WrongTokenError,
 )
 from .locations import EXTRACTORS
-from .manager import EXTENSION_KEY, JWTManager, _settings_of
 from .settings import Settings, normalize_locations
+from .typing import LocationType
 
 F = TypeVar("F", bound=Callable[..., Any])
-LocationType = str | Sequence[str] | None
+#: Methods that never carry a credential: CORS preflights. A protected view is
+#: not run for them; Flask's default OPTIONS response answers instead.
 EXEMPT_METHODS = frozenset({"OPTIONS"})
 
 
@@ -41,16 +41,7 @@ def _missing_message(locations: Sequence[str], errors: list[str]) -> str:
     return f"Missing JWT in {', '.join(locations[:-1])} or {locations[-1]} ({'; '.join(errors)})"
 
 
-def _is_fresh(claims: dict[str, Any]) -> bool:
-    fresh = claims["fresh"]
-    if isinstance(fresh, bool):
-        return fresh
-    if isinstance(fresh, int | float):
-        return fresh >= time.time()
-    return False
-
-
-def _no_store(response: Any) -> Any:
+def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -86,21 +77,25 @@ def verify_jwt_in_request(
     :param verify_type: check access vs refresh; ``False`` accepts both.
     :param skip_revocation_check: do not call ``token_in_blocklist_loader``.
     :returns: ``(jwt_header, jwt_data)``, or ``None`` for OPTIONS requests and
-        optional routes without a token.
-    :raises JWTGuardError: (subclasses) answered by the manager's error handler.
+        optional routes without a token (the request is then anonymous:
+        ``get_jwt()`` returns ``{}``).
+    :raises JWTExtendedException: (subclasses) answered by the manager's error handler.
     """
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    state = state_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    settings = state.settings
     if req.method in EXEMPT_METHODS:
+        remember(req, RequestJWT(identity_claim=settings.identity_claim))
         return None
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    settings = _settings_of(app)
-    manager: JWTManager = app.extensions[EXTENSION_KEY]
     if not locations:
         where = settings.token_location
     elif type(locations) is _Trusted:
         where = locations
     else:
         where = normalize_locations(locations, "locations")
+    if settings.strict and "query_string" in where:
+        # On every response to this request, the refusals included.
+        after_this_request(_no_store)
 
     errors: list[str] = []
     found_at = 0
@@ -114,15 +109,12 @@ def verify_jwt_in_request(
     else:
         if not optional:
             raise NoAuthorizationError(_missing_message(where, errors))
-        setattr(g, G_KEY, RequestJWT(identity_claim=settings.identity_claim))
+        remember(req, RequestJWT(identity_claim=settings.identity_claim))
         return None
 
     if settings.strict:
-        if location == "query_string":
-            # On every response to this request, the rejected ones included.
-            after_this_request(_no_store)
         _refuse_second_token(req, settings, where, found_at, refresh)
-    header, claims = manager._decode(token, settings, csrf_value)
+    header, claims = state.verify_token(token, settings, csrf_value=csrf_value)
 
     if verify_type:
         # Exact values only: a "type" of "ACCESS", 1 or ["access"] is nobody's token.
@@ -134,30 +126,30 @@ def verify_jwt_in_request(
                 if claims["type"] == "refresh"
                 else "Only access tokens are allowed"
             )
-    if fresh and not _is_fresh(claims):
+    if fresh and not state.is_fresh(claims):
         raise FreshTokenRequired("Fresh token required", header, claims)
-    callbacks = manager._callbacks
-    if not skip_revocation_check and callbacks.token_in_blocklist is not None:
-        if callbacks.token_in_blocklist(header, claims):
+    loaders = state.loaders
+    if not skip_revocation_check and loaders.token_in_blocklist is not None:
+        if loaders.token_in_blocklist(header, claims):
             raise RevokedTokenError(header, claims)
-    if callbacks.token_verification is not None:
-        if not callbacks.token_verification(header, claims):
+    if loaders.token_verification is not None:
+        if not loaders.token_verification(header, claims):
             raise UserClaimsVerificationError("User claims verification failed", header, claims)
 
-    state = RequestJWT(
+    verified = RequestJWT(
         header=header,
         claims=claims,
         location=location,
         user_loaded=False,
         identity_claim=settings.identity_claim,
     )
-    if callbacks.user_lookup is not None:
-        user = callbacks.user_lookup(header, claims)
+    if loaders.user_lookup is not None:
+        user = loaders.user_lookup(header, claims)
         if user is None:
             identity = claims.get(settings.identity_claim)
             raise UserLookupError(f"user_lookup returned None for {identity}", header, claims)
-        state.user, state.user_loaded = user, True
-    setattr(g, G_KEY, state)
+        verified.user, verified.user_loaded = user, True
+    remember(req, verified)
     return header, claims
 
 
@@ -173,6 +165,8 @@ def jwt_required(
 
     Takes the arguments of :func:`verify_jwt_in_request`. Unknown
     ``locations`` fail here, when the view is decorated, not on a request.
+    An OPTIONS request (a CORS preflight) carries no credential: the view is
+    not run, and Flask's default OPTIONS response answers it.
     """
     where = _Trusted(normalize_locations(locations, "jwt_required(locations=...)")) if locations else None
 
@@ -180,6 +174,8 @@ def jwt_required(
         @wraps(fn)
         def decorator(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             verify_jwt_in_request(optional, fresh, refresh, where, verify_type, skip_revocation_check)
+            if request.method in EXEMPT_METHODS:
+                return current_app.make_default_options_response()
             return cast(ResponseReturnValue, current_app.ensure_sync(fn)(*args, **kwargs))
 
         return cast(F, decorator)
