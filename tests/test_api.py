@@ -9,21 +9,17 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt as pyjwt
 import pytest
 from flask import jsonify
 
-if TYPE_CHECKING:
-    from conftest import Env
+from tests.helpers import PEER, Env
 
-REFERENCE = importlib.import_module("flask_jwt_extended")
-# Public names, without the reference's submodules (utils, tokens, ...: implementation detail).
-PUBLIC = sorted(
-    n for n in dir(REFERENCE) if not n.startswith("_") and not inspect.ismodule(getattr(REFERENCE, n))
-)
-FUNCTIONS = [n for n in PUBLIC if inspect.isfunction(getattr(REFERENCE, n))]
+# The peer's public names, without its submodules (utils, tokens, ...: implementation detail).
+PUBLIC = sorted(n for n in dir(PEER) if not n.startswith("_") and not inspect.ismodule(getattr(PEER, n)))
+FUNCTIONS = [n for n in PUBLIC if inspect.isfunction(getattr(PEER, n))]
 EXCEPTIONS = [
     "JWTExtendedException",
     "JWTDecodeError",
@@ -38,9 +34,7 @@ EXCEPTIONS = [
     "UserClaimsVerificationError",
 ]
 MANAGER_METHODS = [
-    n
-    for n in dir(REFERENCE.JWTManager)
-    if not n.startswith("_") and callable(getattr(REFERENCE.JWTManager, n))
+    n for n in dir(PEER.JWTManager) if not n.startswith("_") and callable(getattr(PEER.JWTManager, n))
 ]
 
 
@@ -62,13 +56,13 @@ def test_public_name_exists(lib: Any, name: str) -> None:
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_function_signature(lib: Any, name: str) -> None:
-    assert _params(getattr(lib, name)) == _params(getattr(REFERENCE, name))
+    assert _params(getattr(lib, name)) == _params(getattr(PEER, name))
 
 
 @pytest.mark.parametrize("name", MANAGER_METHODS)
 def test_manager_method_signature(lib: Any, name: str) -> None:
     ours = [p[0] for p in _params(getattr(lib.JWTManager, name))]
-    theirs = [p[0] for p in _params(getattr(REFERENCE.JWTManager, name))]
+    theirs = [p[0] for p in _params(getattr(PEER.JWTManager, name))]
     # loader callbacks: the parameter name is not part of the contract, the count is
     assert len(ours) == len(theirs)
     if name in ("__init__", "init_app"):
@@ -76,8 +70,8 @@ def test_manager_method_signature(lib: Any, name: str) -> None:
 
 
 def test_manager_constructor_signature(lib: Any) -> None:
-    assert _params(lib.JWTManager.__init__) == _params(REFERENCE.JWTManager.__init__)
-    assert _params(lib.JWTManager.init_app) == _params(REFERENCE.JWTManager.init_app)
+    assert _params(lib.JWTManager.__init__) == _params(PEER.JWTManager.__init__)
+    assert _params(lib.JWTManager.init_app) == _params(PEER.JWTManager.init_app)
 
 
 @pytest.mark.parametrize("name", EXCEPTIONS)

@@ -6,16 +6,16 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
 
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-if TYPE_CHECKING:
-    from conftest import Env
+from tests.helpers import SECRET, Env, make_app
 
 ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 
@@ -46,16 +46,19 @@ KIND = {"RS256": "rsa", "PS256": "rsa", "ES256": "ec", "EdDSA": "ed"}
 
 
 @pytest.fixture(scope="module")
-def keys() -> dict[str, tuple[str, str]]:
-    """Two (private PEM, public PEM) pairs per key kind: ``rsa``, ``rsa2``, ``ec``, ..."""
+def keys() -> Mapping[str, tuple[str, str]]:
+    """Two (private PEM, public PEM) pairs per key kind: ``rsa``, ``rsa2``, ``ec``, ...
+
+    Module-scoped (key generation is slow), hence read-only.
+    """
     out = {}
     for kind in ("rsa", "ec", "ed"):
         out[kind] = _generate(kind)
         out[kind + "2"] = _generate(kind)
-    return out
+    return MappingProxyType(out)
 
 
-def asym_config(keys: dict[str, tuple[str, str]], algorithm: str, **extra: Any) -> dict[str, Any]:
+def asym_config(keys: Mapping[str, tuple[str, str]], algorithm: str, **extra: Any) -> dict[str, Any]:
     private, public = keys[KIND[algorithm]]
     return {
         "JWT_ALGORITHM": algorithm,
@@ -104,9 +107,9 @@ def test_tampered_payload_rejected(make_env: Callable[..., Env], keys: Any, algo
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_hmac_token_refused(make_env: Callable[..., Env], keys: Any, secret: str, algorithm: str) -> None:
+def test_hmac_token_refused(make_env: Callable[..., Env], keys: Any, algorithm: str) -> None:
     env = make_env(**asym_config(keys, algorithm))
-    token = pyjwt.encode({"sub": "x"}, secret, algorithm="HS256")
+    token = pyjwt.encode({"sub": "x"}, SECRET, algorithm="HS256")
     assert env.get("/protected", token) == (422, {"msg": "The specified alg value is not allowed"})
 
 
@@ -155,20 +158,20 @@ def test_decode_algorithms_default_is_only_own(make_env: Callable[..., Env], key
     assert env.get("/protected", rs256) == (422, {"msg": "The specified alg value is not allowed"})
 
 
-def test_decode_algorithms_hmac(make_env: Callable[..., Env], secret: str) -> None:
+def test_decode_algorithms_hmac(make_env: Callable[..., Env]) -> None:
     env = make_env(JWT_DECODE_ALGORITHMS=["HS256", "HS512"])
-    hs512 = pyjwt.encode({"sub": "h"}, secret, algorithm="HS512")
-    hs384 = pyjwt.encode({"sub": "h"}, secret, algorithm="HS384")
+    hs512 = pyjwt.encode({"sub": "h"}, SECRET, algorithm="HS512")
+    hs384 = pyjwt.encode({"sub": "h"}, SECRET, algorithm="HS384")
     assert env.get("/protected", hs512)[0] == 200
     assert env.get("/protected", hs384) == (422, {"msg": "The specified alg value is not allowed"})
 
 
-def test_hs512_algorithm(make_env: Callable[..., Env], secret: str) -> None:
+def test_hs512_algorithm(make_env: Callable[..., Env]) -> None:
     env = make_env(JWT_ALGORITHM="HS512")
     token = env.access_token()
     assert pyjwt.get_unverified_header(token)["alg"] == "HS512"
     assert env.get("/protected", token)[0] == 200
-    assert env.get("/protected", pyjwt.encode({"sub": "a"}, secret, algorithm="HS256")) == (
+    assert env.get("/protected", pyjwt.encode({"sub": "a"}, SECRET, algorithm="HS256")) == (
         422,
         {"msg": "The specified alg value is not allowed"},
     )
@@ -177,16 +180,16 @@ def test_hs512_algorithm(make_env: Callable[..., Env], secret: str) -> None:
 # --- missing keys ----------------------------------------------------------------------------
 
 
-def test_missing_public_key_names_key(lib: Any, keys: Any, build: Callable[..., Env]) -> None:
-    env = build(lib, {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": keys["rsa"][0]})
+def test_missing_public_key_names_key(lib: Any, keys: Any) -> None:
+    env = make_app(lib, {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": keys["rsa"][0]})
     with pytest.raises(Exception) as info:  # noqa: B017 - type is the library's choice
         env.get("/protected", env.access_token())
     assert "JWT_PUBLIC_KEY" in str(info.value)
 
 
-def test_missing_private_key_names_key(lib: Any, keys: Any, build: Callable[..., Env]) -> None:
+def test_missing_private_key_names_key(lib: Any, keys: Any) -> None:
     with pytest.raises(Exception) as info:  # noqa: B017 - type is the library's choice
-        env = build(lib, {"JWT_ALGORITHM": "ES256", "JWT_PUBLIC_KEY": keys["ec"][1]})
+        env = make_app(lib, {"JWT_ALGORITHM": "ES256", "JWT_PUBLIC_KEY": keys["ec"][1]})
         env.access_token()
     assert "JWT_PRIVATE_KEY" in str(info.value)
 
@@ -213,10 +216,8 @@ def test_asymmetric_differential(differential: Callable[..., Any], keys: Any, al
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_asymmetric_interoperability(
-    lib_pair: Any, build: Callable[..., Env], keys: Any, algorithm: str
-) -> None:
-    writer, reader = (build(lib, asym_config(keys, algorithm)) for lib in lib_pair)
+def test_asymmetric_interoperability(lib_pair: Any, keys: Any, algorithm: str) -> None:
+    writer, reader = (make_app(lib, asym_config(keys, algorithm)) for lib in lib_pair)
     assert reader.get("/protected", writer.access_token("i"))[1]["identity"] == "i"
 
 

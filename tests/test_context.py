@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 from flask import Flask, jsonify, render_template_string
 
-if TYPE_CHECKING:
-    from conftest import Env
+from tests.helpers import SECRET, Env
 
 
-@dataclass
+@dataclass(frozen=True)
 class User:
     name: str
     admin: bool = False
 
 
-USERS = {"alice": User("alice", admin=True), "bob": User("bob")}
+USERS = MappingProxyType({"alice": User("alice", admin=True), "bob": User("bob")})
 
 
 def with_user_lookup(jwt: Any) -> None:
@@ -249,9 +249,10 @@ def test_failed_verification_leaves_no_context(make_env: Callable[..., Env]) -> 
 # --- templates ----------------------------------------------------------------------
 
 
-def _template_app(lib: Any, secret: str, via_init_app: bool) -> tuple[Flask, Any]:
+def _template_app(lib: Any, via_init_app: bool) -> tuple[Flask, Any]:
+    # Not make_app: this one passes add_context_processor to the constructor or to init_app.
     app = Flask("templates")
-    app.config.update(TESTING=True, JWT_SECRET_KEY=secret)
+    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET)
     if via_init_app:
         jwt = lib.JWTManager()
         jwt.init_app(app, add_context_processor=True)
@@ -268,8 +269,8 @@ def _template_app(lib: Any, secret: str, via_init_app: bool) -> tuple[Flask, Any
 
 
 @pytest.mark.parametrize("via_init_app", [False, True], ids=["constructor", "init_app"])
-def test_add_context_processor(lib: Any, secret: str, via_init_app: bool) -> None:
-    app, _ = _template_app(lib, secret, via_init_app)
+def test_add_context_processor(lib: Any, via_init_app: bool) -> None:
+    app, _ = _template_app(lib, via_init_app)
     with app.app_context():
         token = lib.create_access_token("bob")
     resp = app.test_client().get("/page", headers={"Authorization": f"Bearer {token}"})

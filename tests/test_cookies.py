@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from flask import jsonify, request
 
-if TYPE_CHECKING:
-    from conftest import Env
+from tests.helpers import Env
 
 EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 ONE_YEAR = "31540000"

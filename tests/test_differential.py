@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt as pyjwt
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-if TYPE_CHECKING:
-    from conftest import Env
+from tests.helpers import LIBS, Env
 
 LOCATIONS = ["headers", "cookies", "query_string", "json"]
 PATHS = [
@@ -43,7 +43,11 @@ configs = st.fixed_dictionaries(
         "JWT_QUERY_STRING_VALUE_PREFIX": st.sampled_from(["", "Bearer "]),
         "JWT_ERROR_MESSAGE_KEY": st.sampled_from(["msg", "error"]),
         "JWT_CSRF_METHODS": st.lists(
-            st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]), unique=True, max_size=3
+            # An empty list (no method checked) is a ConfigurationError here, on purpose.
+            st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            unique=True,
+            min_size=1,
+            max_size=3,
         ),
         "JWT_IDENTITY_CLAIM": st.sampled_from(["sub", "uid"]),
     }
@@ -124,6 +128,8 @@ def _send(env: Env, config: dict[str, Any], req: dict[str, Any]) -> tuple[int, A
 def test_random_requests_agree(
     differential: Callable[..., Any], config: dict[str, Any], req: dict[str, Any]
 ) -> None:
+    # A deliberate difference (README, migration notes): a JSON-body token on GET is not read here.
+    assume(not (req["method"] == "GET" and "json" in req["places"]))
     result = differential(lambda env: _send(env, config, req), config=config, setup=_setup)
     status, body = result
     assert 200 <= status < 500
@@ -134,6 +140,8 @@ def test_random_requests_agree(
 def test_harness_detects_differences(differential: Callable[..., Any]) -> None:
     # The comparison itself must be able to fail: a scenario whose answer names
     # the library cannot agree between two libraries.
+    if len(LIBS) < 2:
+        pytest.skip("one library selected (JWT_TEST_IMPL): nothing to compare")
     try:
         differential(lambda env: env.name)
     except AssertionError as err:

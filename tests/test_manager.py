@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt as pyjwt
 import pytest
 from flask import Flask, jsonify, make_response
 
-if TYPE_CHECKING:
-    from conftest import Env
+from tests.helpers import SECRET, Env
 
 EXPIRED = timedelta(seconds=-30)
 LOADERS = [
@@ -403,6 +402,7 @@ def test_error_message_key_applies_to_every_default(make_env: Callable[..., Env]
 
 
 def test_one_manager_several_apps(lib: Any) -> None:
+    # Not make_app: one manager, two apps with deliberately different keys.
     manager = lib.JWTManager()
     calls: list[str] = []
 
@@ -444,12 +444,13 @@ def test_one_manager_several_apps(lib: Any) -> None:
     assert calls == ["one", "two"]
 
 
-def test_app_factory_loaders_registered_after_init_app(lib: Any, secret: str) -> None:
+def test_app_factory_loaders_registered_after_init_app(lib: Any) -> None:
+    # Not make_app: the manager is created once, outside the app's own factory.
     manager = lib.JWTManager()
 
     def create_app() -> Flask:
         app = Flask("factory")
-        app.config.update(TESTING=True, JWT_SECRET_KEY=secret)
+        app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET)
         manager.init_app(app)
 
         @app.route("/p")
@@ -468,17 +469,17 @@ def test_app_factory_loaders_registered_after_init_app(lib: Any, secret: str) ->
     assert app.test_client().get("/p").get_json() == {"late": "Missing Authorization Header"}
 
 
-def test_manager_constructor_with_app(lib: Any, secret: str) -> None:
-    app = Flask("ctor")
-    app.config.update(TESTING=True, JWT_SECRET_KEY=secret)
+def test_manager_constructor_with_app(lib: Any) -> None:
+    app = Flask("ctor")  # not make_app, which calls init_app: this is the JWTManager(app) form
+    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET)
     lib.JWTManager(app)
     with app.app_context():
         assert lib.decode_token(lib.create_access_token("a"))["sub"] == "a"
 
 
 def test_functions_without_manager_raise(lib: Any) -> None:
-    app = Flask("nomanager")
-    app.config["JWT_SECRET_KEY"] = "x" * 40
+    app = Flask("nomanager")  # not make_app: no JWTManager at all
+    app.config["JWT_SECRET_KEY"] = SECRET
     with app.app_context(), pytest.raises(RuntimeError):
         lib.create_access_token("a")
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import math
-import warnings
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -12,28 +10,17 @@ from typing import Any
 import pytest
 from flask import Blueprint, Flask, jsonify
 
-SECRET = "regression-secret-0123456789-0123456789-abcdef"
-LIBS = ["flask_jwt_guard", "flask_jwt_extended"]
+from flask_jwt_guard.exceptions import ConfigurationError
+from tests.helpers import GUARD, SECRET, make_app
 
 
-@pytest.fixture(params=LIBS)
-def lib(request: pytest.FixtureRequest) -> ModuleType:
-    return importlib.import_module(request.param)
-
-
-def make_app(lib: ModuleType, **config: Any) -> tuple[Flask, Any]:
-    app = Flask(__name__)
-    app.config.update(JWT_SECRET_KEY=SECRET, TESTING=True, **config)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        manager = lib.JWTManager(app)
+def protected_route(app: Flask, lib: ModuleType) -> None:
+    """``routes`` for make_app: ``/p`` (GET, POST) answers with the identity."""
 
     @app.route("/p", methods=["GET", "POST"])
     @lib.jwt_required()
     def protected() -> Any:
         return jsonify(id=lib.get_jwt_identity())
-
-    return app, manager
 
 
 def mint(app: Flask, lib: ModuleType, identity: str = "u", **kwargs: Any) -> str:
@@ -43,8 +30,8 @@ def mint(app: Flask, lib: ModuleType, identity: str = "u", **kwargs: Any) -> str
 
 
 def test_editing_csrf_methods_in_one_app_leaves_another_alone(lib: ModuleType) -> None:
-    a, _ = make_app(lib, JWT_TOKEN_LOCATION=["cookies"])
-    b, _ = make_app(lib, JWT_TOKEN_LOCATION=["cookies"])
+    a = make_app(lib, {"JWT_TOKEN_LOCATION": ["cookies"]}, routes=protected_route).app
+    b = make_app(lib, {"JWT_TOKEN_LOCATION": ["cookies"]}, routes=protected_route).app
     a.config["JWT_CSRF_METHODS"].remove("POST")
     client = b.test_client()
     client.set_cookie("access_token_cookie", mint(b, lib))
@@ -54,7 +41,8 @@ def test_editing_csrf_methods_in_one_app_leaves_another_alone(lib: ModuleType) -
 
 
 def test_additional_loaders_may_return_none(lib: ModuleType) -> None:
-    app, manager = make_app(lib)
+    env = make_app(lib, routes=protected_route)
+    app, manager = env.app, env.jwt
     manager.additional_claims_loader(lambda identity: {"admin": True} if identity == "root" else None)
     manager.additional_headers_loader(lambda identity: None)
     token = mint(app, lib, "bob")
@@ -76,7 +64,7 @@ class Months:
 
 
 def test_lifetimes_that_add_to_a_datetime_are_accepted(lib: ModuleType) -> None:
-    app, _ = make_app(lib, JWT_ACCESS_TOKEN_EXPIRES=Months(1))
+    app = make_app(lib, {"JWT_ACCESS_TOKEN_EXPIRES": Months(1)}, routes=protected_route).app
     token = mint(app, lib)
     with app.test_request_context():
         claims = lib.decode_token(token)
@@ -88,7 +76,8 @@ def test_lifetimes_that_add_to_a_datetime_are_accepted(lib: ModuleType) -> None:
 
 
 def test_expired_cookie_with_a_wrong_csrf_value_is_a_csrf_failure(lib: ModuleType) -> None:
-    app, manager = make_app(lib, JWT_TOKEN_LOCATION=["cookies"])
+    env = make_app(lib, {"JWT_TOKEN_LOCATION": ["cookies"]}, routes=protected_route)
+    app, manager = env.app, env.jwt
     called: list[str] = []
 
     @manager.expired_token_loader
@@ -105,7 +94,7 @@ def test_expired_cookie_with_a_wrong_csrf_value_is_a_csrf_failure(lib: ModuleTyp
 
 
 def test_expired_cookie_with_the_right_csrf_value_is_expired(lib: ModuleType) -> None:
-    app, _ = make_app(lib, JWT_TOKEN_LOCATION=["cookies"])
+    app = make_app(lib, {"JWT_TOKEN_LOCATION": ["cookies"]}, routes=protected_route).app
     token = mint(app, lib, expires_delta=timedelta(seconds=-60))
     with app.test_request_context():
         csrf = lib.decode_token(token, allow_expired=True)["csrf"]
@@ -117,7 +106,8 @@ def test_expired_cookie_with_the_right_csrf_value_is_expired(lib: ModuleType) ->
 
 
 def test_error_handler_can_be_registered_on_another_object(lib: ModuleType) -> None:
-    app, manager = make_app(lib)
+    env = make_app(lib, routes=protected_route)
+    app, manager = env.app, env.jwt
     blueprint = Blueprint("api", __name__)
 
     @blueprint.get("/bp")
@@ -136,26 +126,23 @@ def test_error_handler_can_be_registered_on_another_object(lib: ModuleType) -> N
 
 
 def test_unknown_kid_from_decode_key_loader_is_422_not_500() -> None:
-    import flask_jwt_guard as guard
-
-    app, manager = make_app(guard)
+    env = make_app(GUARD, routes=protected_route)
+    app, manager = env.app, env.jwt
     keys = {"k1": SECRET}
     manager.decode_key_loader(lambda header, data: keys.get(header.get("kid")))
-    token = mint(app, guard, additional_headers={"kid": "k2"})
+    token = mint(app, GUARD, additional_headers={"kid": "k2"})
     response = app.test_client().get("/p", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 422
-    good = mint(app, guard, additional_headers={"kid": "k1"})
+    good = mint(app, GUARD, additional_headers={"kid": "k1"})
     assert app.test_client().get("/p", headers={"Authorization": f"Bearer {good}"}).status_code == 200
 
 
 def test_changing_expiry_from_false_to_zero_is_noticed() -> None:
-    import flask_jwt_guard as guard
-
-    app, _ = make_app(guard, JWT_ACCESS_TOKEN_EXPIRES=False)
+    app = make_app(GUARD, {"JWT_ACCESS_TOKEN_EXPIRES": False}, routes=protected_route).app
     with app.test_request_context():
-        assert "exp" not in guard.decode_token(mint(app, guard))
+        assert "exp" not in GUARD.decode_token(mint(app, GUARD))
     app.config["JWT_ACCESS_TOKEN_EXPIRES"] = 0
-    token = mint(app, guard)
+    token = mint(app, GUARD)
     response = app.test_client().get("/p", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.get_json() == {"msg": "Token has expired"}
@@ -163,20 +150,13 @@ def test_changing_expiry_from_false_to_zero_is_noticed() -> None:
 
 @pytest.mark.parametrize("leeway", [math.nan, math.inf, -1])
 def test_non_finite_or_negative_leeway_is_refused(leeway: float) -> None:
-    import flask_jwt_guard as guard
-    from flask_jwt_guard.exceptions import ConfigurationError
-
-    app = Flask(__name__)
-    app.config.update(JWT_SECRET_KEY=SECRET, JWT_DECODE_LEEWAY=leeway)
     with pytest.raises(ConfigurationError, match="JWT_DECODE_LEEWAY"):
-        guard.JWTManager(app)
+        make_app(GUARD, {"JWT_DECODE_LEEWAY": leeway}, routes=False)
 
 
 def test_a_token_older_than_a_year_is_expired_whatever_the_clock() -> None:
-    import flask_jwt_guard as guard
-
-    app, _ = make_app(guard)
+    app = make_app(GUARD, routes=protected_route).app
     long_ago = datetime.now(UTC) - timedelta(days=400)
-    token = mint(app, guard, additional_claims={"exp": long_ago, "iat": long_ago, "nbf": long_ago})
+    token = mint(app, GUARD, additional_claims={"exp": long_ago, "iat": long_ago, "nbf": long_ago})
     response = app.test_client().get("/p", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401

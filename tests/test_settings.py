@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt as pyjwt
 import pytest
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-if TYPE_CHECKING:
-    from conftest import Env
+from tests.helpers import SECRET, Env, make_app
 
 # The documented default of every Flask-JWT-Extended 4.x key.
 DEFAULTS: dict[str, Any] = {
@@ -63,19 +62,12 @@ DEFAULTS: dict[str, Any] = {
 SEQUENCE_KEYS = {"JWT_CSRF_METHODS", "JWT_TOKEN_LOCATION"}
 
 
-def fresh_app(lib: Any, **config: Any) -> tuple[Flask, Any]:
-    app = Flask("settings")
-    app.config["TESTING"] = True
-    app.config.update(config)
-    return app, lib.JWTManager(app)
-
-
 # --- defaults --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", sorted(DEFAULTS))
 def test_default_is_set_in_app_config(lib: Any, key: str) -> None:
-    app, _ = fresh_app(lib)
+    app = make_app(lib, routes=False, secret=None).app  # no JWT_SECRET_KEY: its default too
     value = app.config[key]
     if key in SEQUENCE_KEYS:
         value = list(value)
@@ -94,21 +86,20 @@ def test_defaults_differential(differential: Callable[..., Any]) -> None:
 
 
 def test_config_set_before_init_is_kept(lib: Any) -> None:
-    app, _ = fresh_app(
-        lib,
-        JWT_SECRET_KEY="k" * 40,
-        JWT_HEADER_TYPE="JWT",
-        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=1),
-        JWT_TOKEN_LOCATION=["cookies"],
-    )
+    config = {
+        "JWT_HEADER_TYPE": "JWT",
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=1),
+        "JWT_TOKEN_LOCATION": ["cookies"],
+    }
+    app = make_app(lib, config, routes=False).app
     assert app.config["JWT_HEADER_TYPE"] == "JWT"
     assert app.config["JWT_ACCESS_TOKEN_EXPIRES"] == timedelta(minutes=1)
     assert list(app.config["JWT_TOKEN_LOCATION"]) == ["cookies"]
-    assert app.config["JWT_SECRET_KEY"] == "k" * 40
+    assert app.config["JWT_SECRET_KEY"] == SECRET
 
 
 def test_secret_key_falls_back_to_flask_secret_key(lib: Any) -> None:
-    app, _ = fresh_app(lib, SECRET_KEY="flask-secret-" + "x" * 40)
+    app = make_app(lib, {"SECRET_KEY": "flask-secret-" + "x" * 40}, routes=False, secret=None).app
     with app.app_context():
         token = lib.create_access_token("alice")
         assert lib.decode_token(token)["sub"] == "alice"
@@ -116,10 +107,10 @@ def test_secret_key_falls_back_to_flask_secret_key(lib: Any) -> None:
 
 
 def test_jwt_secret_key_wins_over_secret_key(lib: Any) -> None:
-    app, _ = fresh_app(lib, SECRET_KEY="flask-" + "x" * 40, JWT_SECRET_KEY="jwt-" + "y" * 40)
+    app = make_app(lib, {"SECRET_KEY": "flask-" + "x" * 40}, routes=False).app
     with app.app_context():
         token = lib.create_access_token("alice")
-    assert pyjwt.decode(token, "jwt-" + "y" * 40, algorithms=["HS256"])["sub"] == "alice"
+    assert pyjwt.decode(token, SECRET, algorithms=["HS256"])["sub"] == "alice"
 
 
 # --- changing app.config after init_app -----------------------------------------------
@@ -198,18 +189,20 @@ def raises_naming(key: str, build: Callable[[], Any]) -> None:
     assert key in str(info.value), f"error does not name {key}: {info.value!r}"
 
 
+def route_p(app: Flask, lib: Any) -> None:
+    """``routes`` for make_app: ``/p``, protected."""
+
+    @app.route("/p")
+    @lib.jwt_required()
+    def p() -> str:
+        return "ok"
+
+
 def _exercise(lib: Any, **config: Any) -> Callable[[], Any]:
+    """App without JWT_SECRET_KEY unless ``config`` has one, a token, a request."""
+
     def run() -> Any:
-        app = Flask("bad")
-        app.config["TESTING"] = True
-        app.config.update(config)
-        lib.JWTManager(app)
-
-        @app.route("/p")
-        @lib.jwt_required()
-        def p() -> str:
-            return "ok"
-
+        app = make_app(lib, config, routes=route_p, secret=None).app
         with app.app_context():
             token = lib.create_access_token("alice")
         return app.test_client().get("/p", headers={"Authorization": f"Bearer {token}"})
@@ -222,18 +215,15 @@ def _exercise(lib: Any, **config: Any) -> Callable[[], Any]:
     [["headers", "nowhere"], "body", [], ["HEADERS"]],
     ids=["unknown-in-list", "unknown-string", "empty", "wrong-case"],
 )
-def test_bad_token_location(lib: Any, secret: str, value: Any) -> None:
-    raises_naming("JWT_TOKEN_LOCATION", _exercise(lib, JWT_SECRET_KEY=secret, JWT_TOKEN_LOCATION=value))
+def test_bad_token_location(lib: Any, value: Any) -> None:
+    raises_naming("JWT_TOKEN_LOCATION", _exercise(lib, JWT_SECRET_KEY=SECRET, JWT_TOKEN_LOCATION=value))
 
 
 @pytest.mark.parametrize("key", ["JWT_ACCESS_TOKEN_EXPIRES", "JWT_REFRESH_TOKEN_EXPIRES"])
 @pytest.mark.parametrize("value", ["15 minutes", 1.5j, [900]], ids=["str", "complex", "list"])
-def test_bad_expiry(lib: Any, secret: str, key: str, value: Any) -> None:
+def test_bad_expiry(lib: Any, key: str, value: Any) -> None:
     def run() -> Any:
-        app = Flask("bad")
-        app.config.update(TESTING=True, JWT_SECRET_KEY=secret)
-        app.config[key] = value
-        lib.JWTManager(app)
+        app = make_app(lib, {key: value}, routes=False).app
         with app.app_context():
             lib.create_access_token("a")
             lib.create_refresh_token("a")
@@ -245,20 +235,12 @@ def test_missing_secret(lib: Any) -> None:
     raises_naming("JWT_SECRET_KEY", _exercise(lib, JWT_SECRET_KEY=None, SECRET_KEY=None))
 
 
-def test_missing_secret_on_decode(lib: Any, secret: str) -> None:
+def test_missing_secret_on_decode(lib: Any) -> None:
     # A token arrives at an app that has no key to check it with.
-    token = pyjwt.encode({"sub": "a"}, secret, algorithm="HS256")
+    token = pyjwt.encode({"sub": "a"}, SECRET, algorithm="HS256")
 
     def run() -> Any:
-        app = Flask("bad")
-        app.config.update(TESTING=True, SECRET_KEY=None)
-        lib.JWTManager(app)
-
-        @app.route("/p")
-        @lib.jwt_required()
-        def p() -> str:
-            return "ok"
-
+        app = make_app(lib, {"SECRET_KEY": None}, routes=route_p, secret=None).app
         return app.test_client().get("/p", headers={"Authorization": f"Bearer {token}"})
 
     raises_naming("JWT_SECRET_KEY", run)
@@ -278,11 +260,9 @@ def test_missing_private_key(lib: Any, algorithm: str) -> None:
     raises_naming("JWT_PRIVATE_KEY", _exercise(lib, JWT_ALGORITHM=algorithm))
 
 
-def test_bad_route_location_names_it(lib: Any, secret: str) -> None:
+def test_bad_route_location_names_it(lib: Any) -> None:
     def run() -> Any:
-        app = Flask("badroute")
-        app.config.update(TESTING=True, JWT_SECRET_KEY=secret)
-        lib.JWTManager(app)
+        app = make_app(lib, routes=False).app
         app.add_url_rule("/b", "b", lib.jwt_required(locations="nowhere")(lambda: "x"))
         return app.test_client().get("/b")
 

@@ -6,13 +6,12 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt as pyjwt
 import pytest
 
-if TYPE_CHECKING:
-    from conftest import Env
+from tests.helpers import SECRET, Env, make_app
 
 EXPIRED = timedelta(seconds=-30)
 
@@ -60,9 +59,9 @@ def test_refresh_token_default_claims(env: Env) -> None:
     assert claims["exp"] - claims["iat"] == 30 * 24 * 3600
 
 
-def test_tokens_are_signed_with_secret(env: Env, secret: str) -> None:
+def test_tokens_are_signed_with_secret(env: Env) -> None:
     token = env.access_token()
-    claims = pyjwt.decode(token, secret, algorithms=["HS256"])
+    claims = pyjwt.decode(token, SECRET, algorithms=["HS256"])
     assert claims["sub"] == "alice"
     with pytest.raises(pyjwt.InvalidSignatureError):
         pyjwt.decode(token, "another secret" * 4, algorithms=["HS256"])
@@ -255,10 +254,10 @@ def test_nbf_in_future_is_422(env: Env) -> None:
     assert env.get("/protected", token) == (422, {"msg": "The token is not yet valid (nbf)"})
 
 
-def test_token_without_optional_claims_gets_defaults(env: Env, secret: str) -> None:
+def test_token_without_optional_claims_gets_defaults(env: Env) -> None:
     # A token minted elsewhere with only "sub": type defaults to access, fresh to
     # False, jti to None.
-    token = pyjwt.encode({"sub": "ext"}, secret, algorithm="HS256")
+    token = pyjwt.encode({"sub": "ext"}, SECRET, algorithm="HS256")
     claims = env.decode(token)
     assert claims["type"] == "access"
     assert claims["fresh"] is False
@@ -374,8 +373,8 @@ def test_decode_token_allow_expired(env: Env) -> None:
     assert claims["exp"] < time.time()
 
 
-def test_decode_token_allow_expired_still_checks_signature(env: Env, build: Callable[..., Env]) -> None:
-    other = build(env.lib, {"JWT_SECRET_KEY": "x" * 64})
+def test_decode_token_allow_expired_still_checks_signature(env: Env) -> None:
+    other = make_app(env.lib, {"JWT_SECRET_KEY": "x" * 64})  # deliberately another key
     token = other.access_token(expires_delta=EXPIRED)
     with pytest.raises(pyjwt.InvalidSignatureError):
         env.decode(token, allow_expired=True)
@@ -397,10 +396,8 @@ def test_decode_token_allow_expired_still_checks_signature(env: Env, build: Call
     ],
     ids=["garbage", "bad-segments", "bad-signature", "bad-algorithm"],
 )
-def test_decode_token_surfaces_pyjwt_errors(
-    env: Env, secret: str, make_token: Callable[[str], str], error: type
-) -> None:
-    token = make_token(secret)
+def test_decode_token_surfaces_pyjwt_errors(env: Env, make_token: Callable[[str], str], error: type) -> None:
+    token = make_token(SECRET)
     with pytest.raises(error):
         env.decode(token)
     # and every one of them is a PyJWT InvalidTokenError
@@ -455,10 +452,10 @@ def test_create_token_outside_app_context_raises(env: Env) -> None:
 # --- interoperability: tokens survive the switch of library ------------------
 
 
-def test_tokens_interoperate(lib_pair: Any, build: Callable[..., Env]) -> None:
+def test_tokens_interoperate(lib_pair: Any) -> None:
     writer, reader = lib_pair
-    w = build(writer)
-    r = build(reader)
+    w = make_app(writer)
+    r = make_app(reader)
     assert r.get("/protected", w.access_token("eve")) == (
         200,
         {"identity": "eve", "location": "headers", "type": "access"},

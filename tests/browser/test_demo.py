@@ -2,7 +2,8 @@
 
 Every test clicks the page's buttons and asserts on what the page shows (the log
 panel, the state panel) and on the browser's own cookie jar (``context.cookies()``).
-Fixtures (servers, browser, the ``demo`` page helper) are in ``conftest.py``.
+Fixtures (servers, browser, the ``demo`` page) are in ``conftest.py``, plain helpers in
+``helpers.py``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.browser.helpers import INSECURE_HOST, ROOT, DemoPage, Entry, Servers
 
-ROOT = Path(__file__).resolve().parents[2]
-INSECURE_HOST = "demo.test"  # mapped to 127.0.0.1 by the browser fixture (see conftest)
+pytestmark = pytest.mark.browser
 
 ACCESS_COOKIE = "access_token_cookie"
 REFRESH_COOKIE = "refresh_token_cookie"
@@ -48,7 +48,7 @@ def sleep_until(moment: float) -> None:
         time.sleep(delay)
 
 
-def message(entry: Any) -> str:
+def message(entry: Entry) -> str:
     return str(entry.json()["msg"])
 
 
@@ -64,7 +64,7 @@ def message(entry: Any) -> str:
     ],
 )
 def test_token_in_local_storage_works_in_each_token_location(
-    demo: Any, servers: Any, button: str, location: str
+    demo: DemoPage, servers: Servers, button: str, location: str
 ) -> None:
     demo.open(servers.url("default"))
 
@@ -86,7 +86,9 @@ def test_token_in_local_storage_works_in_each_token_location(
     assert demo.cookies() == {}  # the token flow never sets a cookie
 
 
-def test_cookie_login_sets_httponly_jwt_cookies_and_readable_csrf_cookies(demo: Any, servers: Any) -> None:
+def test_cookie_login_sets_httponly_jwt_cookies_and_readable_csrf_cookies(
+    demo: DemoPage, servers: Servers
+) -> None:
     demo.open(servers.url("default"))
     refused = demo.press("Call via cookie")
     assert refused.status == "401"
@@ -115,7 +117,7 @@ def test_cookie_login_sets_httponly_jwt_cookies_and_readable_csrf_cookies(demo: 
     assert demo.local_token() is None
 
 
-def test_secure_cookie_is_not_sent_over_plain_http(demo: Any, servers: Any) -> None:
+def test_secure_cookie_is_not_sent_over_plain_http(demo: DemoPage, servers: Servers) -> None:
     demo.open(servers.url("secure", host=INSECURE_HOST))
 
     with demo.page.expect_response("**/login_with_cookies") as response_info:
@@ -132,7 +134,7 @@ def test_secure_cookie_is_not_sent_over_plain_http(demo: Any, servers: Any) -> N
         assert f'Missing cookie "{ACCESS_COOKIE}"' in message(entry)
 
 
-def test_secure_cookie_is_kept_on_loopback_which_chromium_trusts(demo: Any, servers: Any) -> None:
+def test_secure_cookie_is_kept_on_loopback_which_chromium_trusts(demo: DemoPage, servers: Servers) -> None:
     # Why the test above browses demo.test: Chromium treats http://127.0.0.1 as a
     # secure context, so there the Secure cookie is stored and sent.
     demo.open(servers.url("secure"))
@@ -141,7 +143,9 @@ def test_secure_cookie_is_kept_on_loopback_which_chromium_trusts(demo: Any, serv
     assert demo.press("Call via cookie").status == "200"
 
 
-def test_refresh_cookie_path_and_samesite_are_honoured_by_the_browser(demo: Any, servers: Any) -> None:
+def test_refresh_cookie_path_and_samesite_are_honoured_by_the_browser(
+    demo: DemoPage, servers: Servers
+) -> None:
     demo.open(servers.url("scoped"))
     demo.press("Log in (cookies)")
     jar = demo.cookies()
@@ -163,7 +167,9 @@ def test_refresh_cookie_path_and_samesite_are_honoured_by_the_browser(demo: Any,
     assert f"{REFRESH_COOKIE}=" in (refresh_request.value.header_value("cookie") or "")
 
 
-def test_samesite_strict_cookie_is_not_sent_on_a_cross_site_navigation(demo: Any, servers: Any) -> None:
+def test_samesite_strict_cookie_is_not_sent_on_a_cross_site_navigation(
+    demo: DemoPage, servers: Servers
+) -> None:
     same_site = servers.url("scoped")
     demo.open(same_site)
     demo.press("Log in (cookies)")
@@ -186,7 +192,9 @@ def test_samesite_strict_cookie_is_not_sent_on_a_cross_site_navigation(demo: Any
 # --- CSRF double submit -------------------------------------------------------------
 
 
-def test_cookie_post_needs_the_matching_csrf_header_but_get_does_not(demo: Any, servers: Any) -> None:
+def test_cookie_post_needs_the_matching_csrf_header_but_get_does_not(
+    demo: DemoPage, servers: Servers
+) -> None:
     demo.open(servers.url("default"))
     demo.press("Log in (cookies)")
 
@@ -217,7 +225,7 @@ def test_cookie_post_needs_the_matching_csrf_header_but_get_does_not(demo: Any, 
 # --- per-route locations, refresh, logout -------------------------------------------
 
 
-def test_only_headers_rejects_a_cookie_only_request(demo: Any, servers: Any) -> None:
+def test_only_headers_rejects_a_cookie_only_request(demo: DemoPage, servers: Servers) -> None:
     demo.open(servers.url("default"))
     demo.press("Log in (cookies)")
 
@@ -232,7 +240,7 @@ def test_only_headers_rejects_a_cookie_only_request(demo: Any, servers: Any) -> 
     assert header.json()["location"] == "headers"
 
 
-def test_refresh_cookie_issues_a_new_access_cookie(demo: Any, servers: Any) -> None:
+def test_refresh_cookie_issues_a_new_access_cookie(demo: DemoPage, servers: Servers) -> None:
     demo.open(servers.url("default"))
     assert demo.press("Refresh").status == "401"  # no refresh cookie yet
 
@@ -252,7 +260,7 @@ def test_refresh_cookie_issues_a_new_access_cookie(demo: Any, servers: Any) -> N
     assert demo.press("Call via cookie").status == "200"
 
 
-def test_logout_removes_the_cookies_and_protected_calls_fail(demo: Any, servers: Any) -> None:
+def test_logout_removes_the_cookies_and_protected_calls_fail(demo: DemoPage, servers: Servers) -> None:
     demo.open(servers.url("default"))
     demo.press("Log in (cookies)")
     assert demo.press("Call via cookie").status == "200"
@@ -268,7 +276,7 @@ def test_logout_removes_the_cookies_and_protected_calls_fail(demo: Any, servers:
         assert (entry.status, entry.ok) == ("401", False), button
 
 
-def test_get_with_a_json_body_is_the_browsers_own_type_error(demo: Any, servers: Any) -> None:
+def test_get_with_a_json_body_is_the_browsers_own_type_error(demo: DemoPage, servers: Servers) -> None:
     demo.open(servers.url("default"))
     demo.press("Log in (token)")
     reached_server: list[str] = []
@@ -289,7 +297,9 @@ def test_get_with_a_json_body_is_the_browsers_own_type_error(demo: Any, servers:
 # --- implicit refresh ---------------------------------------------------------------
 
 
-def test_short_lived_access_cookie_is_refreshed_implicitly_near_expiry(demo: Any, servers: Any) -> None:
+def test_short_lived_access_cookie_is_refreshed_implicitly_near_expiry(
+    demo: DemoPage, servers: Servers
+) -> None:
     # Server config "short": access tokens live 3 s, refreshed in their last 2 s.
     demo.open(servers.url("short"))
     demo.press("Log in (cookies)")
@@ -341,7 +351,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def test_all_flows_then_screenshot(demo: Any, servers: Any, tmp_path: Path) -> None:
+def test_all_flows_then_screenshot(demo: DemoPage, servers: Servers, tmp_path: Path) -> None:
     """Every button once, then a full-page screenshot in tmp_path and artifacts/demo.png.
 
     docs/demo.png (the README image) is this artifact reduced to a small palette PNG:
@@ -371,7 +381,7 @@ def free_port() -> int:
         return port
 
 
-def test_make_demo_command_serves_the_page(demo: Any) -> None:
+def test_make_demo_command_serves_the_page(demo: DemoPage) -> None:
     # What `make demo` runs (on a free port instead of 5000): the module-level app.
     port = free_port()
     command = [sys.executable, "-m", "flask", "--app", "examples.demo.app", "run"]
