@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Response
 
 from .context import current_state
+from .exceptions import ConfigurationError
 from .settings import CookieSpec, Settings
 
 MaxAge = int | timedelta | None
@@ -48,6 +49,8 @@ def set_token_cookies(
     state = current_state()
     settings = state.settings
     names = settings.of(refresh)
+    if domain and settings.strict:
+        raise ConfigurationError("JWT_STRICT sets __Host- cookies, which browsers refuse with a Domain")
     domain = domain or settings.cookie_domain
     with_csrf = settings.csrf_protect and settings.csrf_in_cookies
     if encoded_token is None:

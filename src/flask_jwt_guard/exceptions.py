@@ -46,7 +46,7 @@ class JWTDecodeError(JWTExtendedException):
     """The token is well-formed JWT but lacks something this extension needs."""
 
 
-class TokenTooLargeError(JWTDecodeError):
+class TokenTooLargeError(JWTDecodeError, jwt.DecodeError):
     """The token is longer than ``JWT_MAX_TOKEN_SIZE``; it was refused unparsed."""
 
 

@@ -40,10 +40,10 @@ def from_headers(request: Request, settings: Settings, refresh: bool) -> Found:
     if not value:
         raise NoAuthorizationError(f"Missing {name} Header")
     if not kind:
-        parts = value.split()
-        if len(parts) != 1:
+        # The bare token: nothing around it but the OWS trimmed above.
+        if len(value.split()) != 1 or not value.isascii():
             raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: <JWT>'")
-        return parts[0], None
+        return value, None
     # Candidates are found as loosely as Flask-JWT-Extended finds them, then held
     # to the grammar: a look-alike (a Unicode space, a tab) is an error, not "absent".
     mine = [f for f in value.split(",") if f.split(None, 1)[:1] == [kind]]
@@ -60,16 +60,29 @@ def from_headers(request: Request, settings: Settings, refresh: bool) -> Found:
     return token, None
 
 
+def refuse_tossed_cookie(request: Request, settings: Settings, refresh: bool) -> None:
+    """Refuse a request carrying more than one value for the token cookie, whatever the values.
+
+    Cookie tossing: a sibling (sub)domain plants a second cookie of the same name
+    (empty or not), which the browser may send first. This is decided before any
+    location is read, so that neither a planted value nor the search order picks the token.
+
+    :raises CSRFError: answered like a failed CSRF check (401).
+    """
+    if not request.environ.get("HTTP_COOKIE"):  # spare werkzeug's cookie parser
+        return
+    name = settings.of(refresh).cookie.name
+    if len(request.cookies.getlist(name)) > 1:
+        raise CSRFError(f'More than one "{name}" cookie was sent')
+
+
 def from_cookies(request: Request, settings: Settings, refresh: bool) -> Found:
     """The HttpOnly token cookie, plus the double-submit CSRF value for unsafe methods."""
     name = settings.of(refresh).cookie.name
     if not request.environ.get("HTTP_COOKIE"):  # spare werkzeug's cookie parser
         raise NoAuthorizationError(f'Missing cookie "{name}"')
     values = request.cookies.getlist(name)
-    if len(values) > 1:
-        # Cookie tossing: a sibling (sub)domain planted a second cookie of the same
-        # name (empty or not), which the browser may send first. Refuse before
-        # anything else is decided, rather than guess or fall through to another location.
+    if len(values) > 1:  # see refuse_tossed_cookie: also refused here, when called alone
         raise CSRFError(f'More than one "{name}" cookie was sent')
     token = values[0] if values else None
     if not token:

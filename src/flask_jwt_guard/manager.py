@@ -146,9 +146,13 @@ class JWTManager:
         start-up; later edits of ``app.config`` are picked up on next use.
 
         :raises ConfigurationError: naming an invalid key, or when ``app`` already
-            has a ``JWTManager`` (a second one would silently replace the first's callbacks).
+            has another ``JWTManager`` (it would silently replace the first's callbacks).
+            Initialising the same manager again is a no-op.
         """
-        if EXTENSION_KEY in app.extensions:
+        registered = app.extensions.get(EXTENSION_KEY)
+        if registered is not None and registered.loaders is self.loaders:
+            return  # the same manager again (a test fixture, a factory run twice): nothing to do
+        if registered is not None:
             raise ConfigurationError(
                 f"A JWTManager is already registered on the app {app.name!r}; "
                 "one app takes one manager (one manager may serve several apps)"

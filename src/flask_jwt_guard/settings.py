@@ -14,7 +14,6 @@ Nothing here imports Flask: the settings are built from any mapping.
 from __future__ import annotations
 
 import copy
-import math
 import os
 import sys
 import warnings
@@ -204,31 +203,42 @@ def _one_or_many(config: Mapping[str, Any], key: str) -> str | tuple[str, ...] |
 
 
 def _expires(config: Mapping[str, Any], key: str) -> Any:
+    """A lifetime: ``None`` for ``False`` (never expires), else something that adds to a datetime.
+
+    Refused: negative lifetimes, and lifetimes that end after the year 9999 (the
+    tokens would carry an ``exp`` that no decoder here accepts).
+    """
     value = config[key]
     if value is False:
         return None
-    if type(value) is int:
-        value = timedelta(seconds=value)
-    if isinstance(value, timedelta):
-        if value < timedelta(0):
-            raise _fail(key, f"must not be negative, not {value!r}")
-        return value
+    now = datetime.now(UTC)
     try:
-        if value is True or value + datetime.now(UTC) < datetime.now(UTC) - timedelta(seconds=1):
+        if value is True:
             raise TypeError
+        if type(value) is int:
+            value = timedelta(seconds=value)
+        end = now + value
     except (TypeError, ValueError, OverflowError):
         raise _fail(
-            key, f"must be a datetime.timedelta, a number of seconds or False, not {value!r}"
+            key,
+            f"must be a datetime.timedelta, a number of seconds or False (ending before the year "
+            f"10000), not {value!r}",
         ) from None
+    if end < now:
+        raise _fail(key, f"must not be negative, not {value!r}")
     return value
+
+
+#: The largest leeway accepted: a day. More is not clock skew; it switches the time checks off.
+MAX_LEEWAY = 86400
 
 
 def _seconds(config: Mapping[str, Any], key: str) -> float:
     value = config[key]
     if isinstance(value, timedelta):
         value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-        raise _fail(key, f"must be a non-negative number of seconds, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_LEEWAY:
+        raise _fail(key, f"must be a number of seconds from 0 to {MAX_LEEWAY}, not {value!r}")
     return value
 
 
@@ -255,7 +265,7 @@ def normalize_locations(value: Any, key: str = "JWT_TOKEN_LOCATION") -> tuple[st
 
 def _algorithms(config: Mapping[str, Any]) -> tuple[str, frozenset[str]]:
     algorithm = config["JWT_ALGORITHM"]
-    if algorithm not in SUPPORTED_ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in SUPPORTED_ALGORITHMS:
         raise _fail("JWT_ALGORITHM", f"must be one of {sorted(SUPPORTED_ALGORITHMS)}, not {algorithm!r}")
     listed = config["JWT_DECODE_ALGORITHMS"]
     if listed is None:
@@ -265,7 +275,7 @@ def _algorithms(config: Mapping[str, Any]) -> tuple[str, frozenset[str]]:
     names = tuple(listed)
     if not names:
         raise _fail("JWT_DECODE_ALGORITHMS", "must not be empty (None means JWT_ALGORITHM only)")
-    unknown = [name for name in names if name not in SUPPORTED_ALGORITHMS]
+    unknown = [name for name in names if not isinstance(name, str) or name not in SUPPORTED_ALGORITHMS]
     if unknown:
         raise _fail("JWT_DECODE_ALGORITHMS", f"contains unsupported {unknown!r}")
     return algorithm, frozenset(names) | {algorithm}

@@ -20,6 +20,7 @@ from . import tokens
 from .csrf import check_csrf, new_csrf_token
 from .exceptions import (
     ConfigurationError,
+    DecodeError,
     ExpiredSignatureError,
     InvalidSignatureError,
     TokenCreationError,
@@ -83,10 +84,6 @@ class JWTState:
         :raises ConfigurationError: naming an invalid key.
         """
         return self._settings.get(self.config)
-
-    def now(self) -> float:
-        """The current UNIX time, from this app's clock."""
-        return self.clock()
 
     # ------------------------------------------------------------------ creating
 
@@ -185,7 +182,11 @@ class JWTState:
         if loader is not None:
             payload = tokens.unverified_payload(parsed)
             # Copies: what the loader does to them must not reach the trusted claims.
-            material = loader(copy.deepcopy(parsed.header), copy.deepcopy(payload))
+            try:
+                header_copy, payload_copy = copy.deepcopy(parsed.header), copy.deepcopy(payload)
+            except RecursionError:  # nested deeper than copying can go: not a token of ours
+                raise DecodeError("Invalid token: nested too deeply") from None
+            material = loader(header_copy, payload_copy)
             if not material:  # e.g. an unknown "kid": the token's fault, not the server's
                 raise InvalidSignatureError("Signature verification failed")
             key = self._keys.get(material)

@@ -16,6 +16,7 @@ the time takes it as ``now``.
 from __future__ import annotations
 
 import base64
+import calendar
 import json
 import math
 import re
@@ -38,6 +39,7 @@ from .exceptions import (
     InvalidTokenError,
     JWTDecodeError,
     MissingRequiredClaimError,
+    TokenCreationError,
     TokenTooLargeError,
     UnusableKeyError,
 )
@@ -98,8 +100,19 @@ def _reject_constant(name: str) -> Any:
 def _finite_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
-        raise ValueError(f"Number out of range: {text[:32]}")
+        raise ValueError("Number out of range")  # fixed text: the literal is never echoed
     return value
+
+
+#: Integers longer than this (in digits) are refused: past 2**64 no JSON consumer
+#: agrees on their value (RFC 8259, 6), and Python's own limit is 4300 digits.
+MAX_INT_DIGITS = 20
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS + (text[0] == "-"):
+        raise ValueError("Number out of range")  # fixed text: the literal is never echoed
+    return int(text)
 
 
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -110,7 +123,10 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _json_decoder = json.JSONDecoder(
-    object_pairs_hook=_unique_object, parse_constant=_reject_constant, parse_float=_finite_float
+    object_pairs_hook=_unique_object,
+    parse_constant=_reject_constant,
+    parse_float=_finite_float,
+    parse_int=_bounded_int,
 )
 
 
@@ -346,7 +362,8 @@ def decode(
     :param verify_exp: check ``exp`` (its type and whether it has passed).
     :param payload: :func:`unverified_payload` of this token, if already made;
         trusted only once the signature verifies.
-    :raises jwt.InvalidTokenError: (this package's subclasses) for every way a token can be bad.
+    :raises JWTExtendedException: (subclasses, most of them also PyJWT's classes) for every
+        way a token can be bad.
     """
     verify_signature(parsed, key, options.algorithms)
     claims = unverified_payload(parsed) if payload is None else payload
@@ -383,7 +400,8 @@ def _b64encode(raw: bytes) -> str:
 
 def _timestamp(value: Any) -> Any:
     if isinstance(value, datetime):
-        return int(value.timestamp())
+        # A naive datetime is UTC, as PyJWT reads it (not local time).
+        return calendar.timegm(value.utctimetuple())
     return value
 
 
@@ -455,6 +473,7 @@ def encode(
     overwritten, never obeyed. A key with a ``kid`` puts it in the header.
 
     :raises UnusableKeyError: the key does not fit ``algorithm``.
+    :raises TokenCreationError: a time claim out of range, or NaN/infinity anywhere.
     """
     header: dict[str, Any] = {"alg": algorithm, "typ": "JWT"}
     if key.kid is not None:
@@ -466,8 +485,16 @@ def encode(
             header.pop("typ", None)
     if "iss" in claims and not isinstance(claims["iss"], str):
         raise TypeError("Issuer (iss) must be a string.")
-    header_json = json.dumps(header, separators=(",", ":"), sort_keys=True, default=json_default)
-    payload_json = json.dumps(claims, separators=(",", ":"), default=json_default)
+    for name in ("exp", "nbf", "iat"):
+        if name in claims and numeric_date(claims[name]) is None:
+            raise TokenCreationError(f"The {name} claim {claims[name]!r} is not a time this library accepts")
+    try:
+        header_json = json.dumps(
+            header, separators=(",", ":"), sort_keys=True, default=json_default, allow_nan=False
+        )
+        payload_json = json.dumps(claims, separators=(",", ":"), default=json_default, allow_nan=False)
+    except ValueError as err:  # NaN or infinity: no decoder of ours would accept the token
+        raise TokenCreationError(f"The token cannot be encoded: {err}") from err
     signing_input = f"{_b64encode(header_json.encode())}.{_b64encode(payload_json.encode())}"
     signature = key.sign(algorithm, signing_input.encode("ascii"))
     return f"{signing_input}.{_b64encode(signature)}"

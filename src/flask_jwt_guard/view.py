@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Request, Response, after_this_request, current_app, request
+from flask import Request, Response, abort, after_this_request, current_app, request
 from flask.typing import ResponseReturnValue
 
 from .context import RequestJWT, remember, state_of
@@ -19,7 +19,7 @@ from .exceptions import (
     UserLookupError,
     WrongTokenError,
 )
-from .locations import EXTRACTORS
+from .locations import EXTRACTORS, refuse_tossed_cookie
 from .settings import Settings, normalize_locations
 from .typing import LocationType
 
@@ -76,17 +76,24 @@ def verify_jwt_in_request(
     :param locations: where to look, overriding ``JWT_TOKEN_LOCATION``.
     :param verify_type: check access vs refresh; ``False`` accepts both.
     :param skip_revocation_check: do not call ``token_in_blocklist_loader``.
-    :returns: ``(jwt_header, jwt_data)``, or ``None`` for OPTIONS requests and
-        optional routes without a token (the request is then anonymous:
-        ``get_jwt()`` returns ``{}``).
+    :returns: ``(jwt_header, jwt_data)``, or ``None`` for optional routes without
+        a token (the request is then anonymous: ``get_jwt()`` returns ``{}``).
     :raises JWTExtendedException: (subclasses) answered by the manager's error handler.
+    :raises werkzeug.exceptions.HTTPException: on an OPTIONS request (a CORS
+        preflight, which carries no credential), unless ``optional``: it is
+        answered with Flask's default OPTIONS response, so no code after this
+        call (a view, the rest of a ``before_request`` hook) runs unauthenticated.
+        The request is left anonymous for ``after_request`` hooks.
     """
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
-    state = state_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = state_of(app)
     settings = state.settings
     if req.method in EXEMPT_METHODS:
         remember(req, RequestJWT(identity_claim=settings.identity_claim))
-        return None
+        if optional:
+            return None
+        abort(app.make_default_options_response())
     if not locations:
         where = settings.token_location
     elif type(locations) is _Trusted:
@@ -96,6 +103,8 @@ def verify_jwt_in_request(
     if settings.strict and "query_string" in where:
         # On every response to this request, the refusals included.
         after_this_request(_no_store)
+    if "cookies" in where:
+        refuse_tossed_cookie(req, settings, refresh)
 
     errors: list[str] = []
     found_at = 0
@@ -166,7 +175,7 @@ def jwt_required(
     Takes the arguments of :func:`verify_jwt_in_request`. Unknown
     ``locations`` fail here, when the view is decorated, not on a request.
     An OPTIONS request (a CORS preflight) carries no credential: the view is
-    not run, and Flask's default OPTIONS response answers it.
+    not run, optional or not, and Flask's default OPTIONS response answers it.
     """
     where = _Trusted(normalize_locations(locations, "jwt_required(locations=...)")) if locations else None
 
