@@ -18,6 +18,10 @@ from tests.helpers import LIBS, Env, Routes, make_app
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# Fixtures that start real servers (Redis, a Redis Cluster, PostgreSQL) and the
+# revocation stores on them; each module owns its server.
+pytest_plugins = ["tests.servers.redis_fixtures", "tests.servers.sql_fixtures"]
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None]:

@@ -42,6 +42,34 @@ EncodeKeyCallback: TypeAlias = Callable[[Any], Any]
 #: ``(jwt_header, jwt_data) -> user or None``: ``user_lookup_loader``.
 UserLookupCallback: TypeAlias = Callable[[JWTHeader, JWTData], Any]
 
+class RevocationStore(Protocol):
+    """Where revocations live: a small key-value store with expiry, shared by every process.
+
+    Flask-JWT-Guard decides the keys and values; a store only keeps them. Keys of
+    one :meth:`lookup` share a Redis Cluster hash tag (``{...}``), so they land in
+    one slot. A store may raise any exception when it cannot answer: the request
+    then gets ``503`` (or passes, with ``JWT_REVOCATION_FAIL_OPEN``).
+    """
+
+    def lookup(
+        self, keys: Sequence[str], consume: tuple[str, float | None] | None = None
+    ) -> tuple[list[str | None], bool]:
+        """Read ``keys`` in one round trip; optionally consume a key, atomically.
+
+        :param keys: the keys to read.
+        :param consume: ``(key, ttl)``: set ``key`` (for ``ttl`` seconds, or forever
+            with ``None``) only if it is absent, atomically with respect to every
+            other process sharing the store.
+        :returns: each key's value (``None`` when absent or expired), and whether
+            this call set the ``consume`` key (``False`` without one).
+        """
+        ...
+
+    def put(self, key: str, value: str, ttl: float | None) -> None:
+        """Store ``value`` under ``key`` for ``ttl`` seconds (``None``: forever)."""
+        ...
+
+
 __all__ = [
     "Clock",
     "DecodeKeyCallback",
@@ -53,6 +81,7 @@ __all__ = [
     "JWTData",
     "JWTHeader",
     "LocationType",
+    "RevocationStore",
     "TokenPredicate",
     "UserLookupCallback",
 ]
