@@ -1,21 +1,23 @@
 """The app that ``test_load.py`` runs under gunicorn.
 
-Configured from the environment: ``LOAD_JWT_SECRET`` and ``LOAD_REVOKED_FILE``
-(one revoked jti per line).  The blocklist file is re-read whenever its
+Configured from the environment: ``LOAD_JWT_SECRET``, ``LOAD_REVOKED_FILE``
+(one revoked jti per line) and ``JWT_TEST_IMPL`` (the library, chosen by
+``tests.helpers`` as for the rest of the suite).  The blocklist file is re-read whenever its
 modification time changes, so every worker sees a revocation at once: a
 stand-in for the shared store (Redis, a database) a real deployment uses.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 from typing import Any
 
 from flask import Flask, jsonify
 
-lib: Any = importlib.import_module(os.environ.get("JWT_SECURITY_IMPL", "flask_jwt_guard"))
+from tests.helpers import UNDER_TEST
+
+lib: Any = UNDER_TEST
 
 
 class FileBlocklist:

@@ -6,32 +6,32 @@ allow-list, RSA padding and curve mismatches, and the all-zero ECDSA signature.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import warnings
 from typing import Any
 
 import jwt as pyjwt
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.x509.oid import NameOID
 
-from .conftest import (
+from tests.helpers import SECRET
+
+from .forge import (
     CANARY_SUB,
-    HS_SECRET,
     INVALID,
     LOCATIONS,
     KeyPair,
     SecApp,
     assert_accepted,
     assert_rejected,
+    asym_app,
     b64e,
     hs_sign,
     jdump,
-    rsa_app,
+    key_pair,
+    self_signed_cert,
     send,
     split,
     unverified_payload,
@@ -56,22 +56,6 @@ def test_alg_none(hs: SecApp, location: str, alg: str, sig: str) -> None:
 # --- HS256 keyed with the public key
 
 
-def _cert(keys: KeyPair) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwt-guard-test")])
-    now = dt.datetime.now(dt.UTC)
-    signer_hash = None if keys.alg == "EdDSA" else hashes.SHA256()
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(keys.public)
-        .serial_number(1)
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(keys.private, signer_hash)
-    )
-
-
 _ENCODINGS_CACHE: dict[int, dict[str, bytes]] = {}
 
 
@@ -89,8 +73,8 @@ def _public_key_encodings(keys: KeyPair) -> dict[str, bytes]:
         "pem-spki-stripped": keys.public_pem.strip().encode(),
         "der-spki": pub.public_bytes(enc.DER, fmt.SubjectPublicKeyInfo),
         "openssh": pub.public_bytes(enc.OpenSSH, fmt.OpenSSH),
-        "cert-pem": _cert(keys).public_bytes(enc.PEM),
-        "cert-der": _cert(keys).public_bytes(enc.DER),
+        "cert-pem": self_signed_cert(keys).public_bytes(enc.PEM),
+        "cert-der": self_signed_cert(keys).public_bytes(enc.DER),
     }
     if keys.alg.startswith("RS"):
         out["pem-pkcs1"] = pub.public_bytes(enc.PEM, fmt.PKCS1)
@@ -133,11 +117,11 @@ def confusion_apps(request: pytest.FixtureRequest) -> dict[tuple[str, bool], tup
     apps = {}
     for family, (fixture, alg) in CONFUSION_KEYS.items():
         keys = request.getfixturevalue(fixture)
-        apps[family, False] = (rsa_app(keys, alg), keys)
+        apps[family, False] = (asym_app(keys, alg), keys)
         # Misconfigured: HS and asymmetric algorithms both allowed (warns at start-up).
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mixed = rsa_app(keys, alg, JWT_DECODE_ALGORITHMS=[alg, "HS256", "HS512"])
+            mixed = asym_app(keys, alg, JWT_DECODE_ALGORITHMS=[alg, "HS256", "HS512"])
         apps[family, True] = (mixed, keys)
     return apps
 
@@ -194,7 +178,7 @@ def test_alg_outside_allowlist_with_real_secret(hs: SecApp, location: str, alg: 
     if alg != "MISSING":
         header["alg"] = alg
     digest = {"HS384": hashlib.sha384, "HS512": hashlib.sha512}.get(str(alg), hashlib.sha256)
-    token = hs_sign(header, claims, HS_SECRET, digest)
+    token = hs_sign(header, claims, SECRET, digest)
     assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
 
@@ -242,25 +226,17 @@ MISMATCH_CASES = [
 
 @pytest.fixture(scope="module")
 def other_ec_keys() -> KeyPair:
-    from .conftest import _pair
-
-    return _pair("ES256", ec.generate_private_key(ec.SECP256R1()))
+    return key_pair("ES256", ec.generate_private_key(ec.SECP256R1()))
 
 
 @pytest.fixture(scope="module")
 def secp256k1_keys() -> KeyPair:
-    from .conftest import _pair
-
-    return _pair("ES256K", ec.generate_private_key(ec.SECP256K1()))
+    return key_pair("ES256K", ec.generate_private_key(ec.SECP256K1()))
 
 
 @pytest.fixture(scope="module")
 def other_ed_keys() -> KeyPair:
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
-    from .conftest import _pair
-
-    return _pair("EdDSA", ed25519.Ed25519PrivateKey.generate())
+    return key_pair("EdDSA", ed25519.Ed25519PrivateKey.generate())
 
 
 @pytest.fixture(scope="module")
@@ -268,7 +244,7 @@ def asym_apps(request: pytest.FixtureRequest) -> dict[tuple[str, str], SecApp]:
     apps = {}
     for app_alg, app_key, _, _ in MISMATCH_CASES:
         if (app_alg, app_key) not in apps:
-            apps[app_alg, app_key] = rsa_app(request.getfixturevalue(app_key), app_alg)
+            apps[app_alg, app_key] = asym_app(request.getfixturevalue(app_key), app_alg)
     return apps
 
 
@@ -304,7 +280,7 @@ def test_control_asymmetric_tokens_accepted(
 ) -> None:
     key = {"RS256": "rsa_keys", "PS256": "rsa_keys", "ES256": "ec_keys"}.get(alg)
     key = key or {"ES384": "ec384_keys", "EdDSA": "ed_keys"}[alg]
-    app = asym_apps.get((alg, key)) or rsa_app(request.getfixturevalue(key), alg)
+    app = asym_apps.get((alg, key)) or asym_app(request.getfixturevalue(key), alg)
     assert_accepted(send(app.client, location, app.access()))
 
 
@@ -355,7 +331,7 @@ def test_all_zero_signature_other_families(
 @pytest.mark.parametrize("location", LOCATIONS)
 def test_hs_token_with_empty_or_guessable_secret(hs: SecApp, location: str) -> None:
     claims = unverified_payload(hs.access(CANARY_SUB))
-    for secret in (b"", b"secret", b"\x00" * 32, HS_SECRET.encode()[:-1]):
+    for secret in (b"", b"secret", b"\x00" * 32, SECRET.encode()[:-1]):
         token = hs_sign({"alg": "HS256", "typ": "JWT"}, claims, secret)
         assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
@@ -363,5 +339,5 @@ def test_hs_token_with_empty_or_guessable_secret(hs: SecApp, location: str) -> N
 def test_hmac_helper_matches_library(hs: SecApp) -> None:
     """Guards the suite: our hand-made HS256 tokens are accepted when honest."""
     claims = unverified_payload(hs.access())
-    token = hs_sign({"alg": "HS256", "typ": "JWT"}, claims, HS_SECRET)
+    token = hs_sign({"alg": "HS256", "typ": "JWT"}, claims, SECRET)
     assert_accepted(send(hs.client, "headers", token))

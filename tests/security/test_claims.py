@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from .conftest import (
+from tests.helpers import SECRET
+
+from .forge import (
     CANARY_SUB,
     EXPIRED,
     FRESH_REQUIRED,
-    HS_SECRET,
     INVALID,
     LOCATIONS,
     MISSING,
@@ -23,7 +24,7 @@ from .conftest import (
     assert_accepted,
     assert_rejected,
     hs_sign,
-    make_app,
+    security_app,
     send,
     unverified_payload,
 )
@@ -33,7 +34,7 @@ LEEWAY = 30
 
 @pytest.fixture(scope="module")
 def lenient() -> SecApp:
-    return make_app(JWT_DECODE_LEEWAY=LEEWAY)
+    return security_app(JWT_DECODE_LEEWAY=LEEWAY)
 
 
 # --- exp / nbf / iat
@@ -130,12 +131,12 @@ ACCEPTED = {"iss": {"exact"}, "aud": {"exact", "list-containing"}}
 
 @pytest.fixture(scope="module")
 def iss_app() -> SecApp:
-    return make_app(JWT_DECODE_ISSUER=ISSUER)
+    return security_app(JWT_DECODE_ISSUER=ISSUER)
 
 
 @pytest.fixture(scope="module")
 def aud_app() -> SecApp:
-    return make_app(JWT_DECODE_AUDIENCE=AUDIENCE)
+    return security_app(JWT_DECODE_AUDIENCE=AUDIENCE)
 
 
 CONFUSION = [("iss", c) for c in ISS_CASES] + [("aud", c) for c in AUD_CASES]
@@ -151,7 +152,7 @@ def test_issuer_audience_confusion(
     claims = unverified_payload(app.access(CANARY_SUB))
     if value is not MISSING_CLAIM:
         claims[claim] = value  # signed by hand: encoders refuse some of these values
-    token = hs_sign({"alg": "HS256", "typ": "JWT"}, claims, HS_SECRET)
+    token = hs_sign({"alg": "HS256", "typ": "JWT"}, claims, SECRET)
     resp = send(app.client, location, token)
     if case in ACCEPTED[claim]:
         assert_accepted(resp, CANARY_SUB)
@@ -161,7 +162,7 @@ def test_issuer_audience_confusion(
 
 @pytest.mark.parametrize("location", LOCATIONS)
 def test_audience_list_configured(location: str) -> None:
-    app = make_app(JWT_DECODE_AUDIENCE=["api://a", "api://b"])
+    app = security_app(JWT_DECODE_AUDIENCE=["api://a", "api://b"])
     assert_accepted(send(app.client, location, app.access(additional_claims={"aud": "api://b"})))
     token = app.access(CANARY_SUB, additional_claims={"aud": "api://c"})
     assert_rejected(send(app.client, location, token), INVALID, token=token)

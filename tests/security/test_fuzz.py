@@ -4,12 +4,16 @@ Properties:
 * any request is answered with a 4xx JSON refusal or with the very same 200 as
   the valid token (same identity); never a 5xx, never another identity;
 * differential: whatever the library accepts, PyJWT with the same key and
-  options accepts too.
+  options accepts too;
+* numbers of any size: integers up to 400 digits and non-finite JSON numbers
+  (``1e400``, ``NaN``, ``Infinity``) written raw into any claim of a correctly
+  signed token never give a 5xx, and a token carrying one is never accepted.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import jwt as pyjwt
@@ -17,14 +21,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import (
+from tests.helpers import SECRET
+
+from .forge import (
     CSRF_FAILED,
-    HS_SECRET,
     LOCATIONS,
     SecApp,
     assert_rejected,
     csrf_of,
     hs_sign,
+    raw_payload,
     send,
     unverified_payload,
 )
@@ -93,7 +99,7 @@ def _normalised(value: str, location: str = "headers") -> str:
 
 def _pyjwt_accepts(token: str) -> bool:
     try:
-        pyjwt.decode(token, HS_SECRET, algorithms=["HS256"], options={"verify_aud": False})
+        pyjwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_aud": False})
     except pyjwt.PyJWTError:
         return False
     return True
@@ -110,27 +116,27 @@ def _check(resp: Any, token: str, valid: str, identity: str, location: str) -> N
 
 @FUZZ
 @given(raw=st.binary(max_size=400), location=location_st)
-def test_arbitrary_bytes_anywhere(hs: SecApp, raw: bytes, location: str) -> None:
+def test_arbitrary_bytes_anywhere(shared_hs: SecApp, raw: bytes, location: str) -> None:
     token = raw.decode("latin-1")
-    resp = send(hs.client, location, token)
+    resp = send(shared_hs.client, location, token)
     assert_rejected(resp, token=token if len(token) >= 12 else None, secrets=())
 
 
 @FUZZ
 @given(data=st.data(), location=location_st)
-def test_mutated_valid_token(hs: SecApp, data: st.DataObject, location: str) -> None:
-    valid = hs.access("alice")
+def test_mutated_valid_token(shared_hs: SecApp, data: st.DataObject, location: str) -> None:
+    valid = shared_hs.access("alice")
     token = data.draw(mutated(valid))
-    resp = send(hs.client, location, token, csrf=csrf_of(valid))
+    resp = send(shared_hs.client, location, token, csrf=csrf_of(valid))
     _check(resp, token, valid, "alice", location)
 
 
 @FUZZ
 @given(value=st.text(st.characters(max_codepoint=0xFF), max_size=120))
-def test_csrf_header_fuzz(hs: SecApp, value: str) -> None:
-    token = hs.access("alice")
+def test_csrf_header_fuzz(shared_hs: SecApp, value: str) -> None:
+    token = shared_hs.access("alice")
     real = csrf_of(token)
-    resp = send(hs.client, "cookies", token, csrf=value)
+    resp = send(shared_hs.client, "cookies", token, csrf=value)
     if value == real:
         assert resp.status_code == 200 and resp.get_json()["identity"] == "alice"
     else:
@@ -139,11 +145,11 @@ def test_csrf_header_fuzz(hs: SecApp, value: str) -> None:
 
 @FUZZ
 @given(data=st.data())
-def test_csrf_header_mutations_of_the_real_value(hs: SecApp, data: st.DataObject) -> None:
-    token = hs.access("alice")
+def test_csrf_header_mutations_of_the_real_value(shared_hs: SecApp, data: st.DataObject) -> None:
+    token = shared_hs.access("alice")
     real = csrf_of(token)
     value = data.draw(mutated(real))
-    resp = send(hs.client, "cookies", token, csrf=value)
+    resp = send(shared_hs.client, "cookies", token, csrf=value)
     if value == real:
         assert resp.status_code == 200
     else:
@@ -156,6 +162,7 @@ json_scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(2**70), 2**70),
+    st.integers(-(10**400), 10**400),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
 )
@@ -177,7 +184,7 @@ header_st = st.fixed_dictionaries(
         "zip": st.just("DEF"),
     },
 )
-CLAIMS = ["exp", "nbf", "iat", "sub", "jti", "type", "fresh", "aud", "iss", "csrf"]
+CLAIMS = ["exp", "nbf", "iat", "sub", "jti", "type", "fresh", "aud", "iss", "csrf", "x-custom"]
 claim_overrides = st.dictionaries(st.sampled_from(CLAIMS), json_values, max_size=3)
 claim_drops = st.lists(st.sampled_from(CLAIMS), max_size=2)
 
@@ -185,19 +192,19 @@ claim_drops = st.lists(st.sampled_from(CLAIMS), max_size=2)
 @FUZZ
 @given(header=header_st, overrides=claim_overrides, drops=claim_drops, location=location_st)
 def test_differential_against_pyjwt(
-    hs: SecApp,
+    shared_hs: SecApp,
     header: dict[str, Any],
     overrides: dict[str, Any],
     drops: list[str],
     location: str,
 ) -> None:
-    claims = unverified_payload(hs.access("alice"))
+    claims = unverified_payload(shared_hs.access("alice"))
     for name in drops:
         claims.pop(name, None)
     claims.update(overrides)
     payload = json.dumps(claims, separators=(",", ":")).encode()  # NaN/Infinity literals allowed
-    token = hs_sign(header, payload, HS_SECRET)
-    resp = send(hs.client, location, token)
+    token = hs_sign(header, payload, SECRET)
+    resp = send(shared_hs.client, location, token)
     assert resp.status_code < 500, resp.get_data()[:300]
     if resp.status_code == 200:
         assert _pyjwt_accepts(token), f"library accepted, PyJWT refused: {header} {overrides}"
@@ -208,13 +215,64 @@ def test_differential_against_pyjwt(
 
 @FUZZ
 @given(data=st.data(), location=location_st)
-def test_differential_on_mutations(hs: SecApp, data: st.DataObject, location: str) -> None:
-    valid = hs.access("alice")
+def test_differential_on_mutations(shared_hs: SecApp, data: st.DataObject, location: str) -> None:
+    valid = shared_hs.access("alice")
     token = data.draw(mutated(valid))
-    resp = send(hs.client, location, token, csrf=csrf_of(valid))
+    resp = send(shared_hs.client, location, token, csrf=csrf_of(valid))
     assert resp.status_code < 500
     if resp.status_code == 200:
         assert _pyjwt_accepts(_normalised(token, location))
+
+
+# --- numbers of any size
+
+# Raw JSON number texts, written into the payload as they are.
+raw_numbers = st.one_of(
+    st.integers(-(10**400), 10**400).map(str),
+    st.integers(2**1023, 10**400).map(str),
+    st.integers(-(10**400), -(2**1023)).map(str),
+    st.integers().map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(json.dumps),  # NaN, Infinity, 1e+308...
+    st.sampled_from(
+        ["1e400", "-1e400", "1E+400", "NaN", "Infinity", "-Infinity", "1e308", "-1e308", "1e-400"]
+        + ["-0", "0e400", "123456789e300", "1.7976931348623157e308", "1.7976931348623159e308"]
+    ),
+)
+NUMBER_CLAIMS = ["exp", "nbf", "iat", "fresh", "sub", "jti", "type", "csrf", "x-custom"]
+
+
+def _is_finite(text: str) -> bool:
+    """Whether the JSON number ``text`` is a finite number a float can hold."""
+    try:
+        value: float = int(text)
+    except ValueError:
+        value = float(text)  # "1e400" -> inf, "NaN" -> nan
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int beyond the float range
+        return False
+
+
+@FUZZ
+@given(
+    numbers=st.dictionaries(st.sampled_from(NUMBER_CLAIMS), raw_numbers, min_size=1, max_size=3),
+    location=location_st,
+    path=st.sampled_from(["/protected", "/fresh", "/optional"]),
+)
+def test_numbers_of_any_size_in_claims(
+    shared_hs: SecApp, numbers: dict[str, str], location: str, path: str
+) -> None:
+    claims = unverified_payload(shared_hs.access("alice", fresh=True))
+    token = hs_sign({"alg": "HS256", "typ": "JWT"}, raw_payload(claims, numbers), SECRET)
+    resp = send(shared_hs.client, location, token, path=path)
+    assert resp.status_code < 500, f"{numbers}: {resp.status_code} {resp.get_data()[:300]!r}"
+    if resp.status_code == 200:
+        overflowing = {name: text for name, text in numbers.items() if not _is_finite(text)}
+        assert not overflowing, f"accepted a token with non-finite or overflowing {overflowing}"
+        if "sub" not in numbers:
+            assert resp.get_json()["identity"] == "alice"
+    else:
+        assert_rejected(resp, token=token, secrets=())
 
 
 @pytest.mark.parametrize("location", LOCATIONS)

@@ -17,9 +17,10 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from .conftest import (
+from tests.helpers import SECRET
+
+from .forge import (
     CANARY_SUB,
-    HS_SECRET,
     INVALID,
     LOCATIONS,
     KeyPair,
@@ -29,10 +30,10 @@ from .conftest import (
     b64e,
     hs_sign,
     jdump,
+    self_signed_cert,
     send,
     unverified_payload,
 )
-from .test_alg_attacks import _cert
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -68,7 +69,7 @@ def key_server(other_rsa_keys: KeyPair) -> Iterator[tuple[str, list[str]]]:
 
 def _attacker_headers(attacker: KeyPair, url: str) -> dict[str, dict[str, Any]]:
     jwk = json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(attacker.public))
-    der = _cert(attacker).public_bytes(serialization.Encoding.DER)
+    der = self_signed_cert(attacker).public_bytes(serialization.Encoding.DER)
     return {
         "jwk": {"jwk": jwk},
         "jwk-with-kid": {"jwk": {**jwk, "kid": "evil"}, "kid": "evil"},
@@ -170,7 +171,7 @@ def test_hostile_kid_with_forged_signature(hs: SecApp, location: str, kid: str) 
 def test_hostile_kid_with_real_signature_is_opaque(hs: SecApp, location: str, kid: str) -> None:
     """``kid`` is opaque to the library: same identity or a clean 422, nothing else."""
     claims = unverified_payload(hs.access("alice"))
-    token = hs_sign({"alg": "HS256", "typ": "JWT", "kid": HOSTILE_KIDS[kid]}, claims, HS_SECRET)
+    token = hs_sign({"alg": "HS256", "typ": "JWT", "kid": HOSTILE_KIDS[kid]}, claims, SECRET)
     assert_safe(send(hs.client, location, token), token=token, identity="alice")
 
 
@@ -179,7 +180,7 @@ def test_hostile_kid_with_real_signature_is_opaque(hs: SecApp, location: str, ki
 def test_non_string_kid(hs: SecApp, location: str, kid: str) -> None:
     claims = unverified_payload(hs.access(CANARY_SUB))
     header = {"alg": "HS256", "typ": "JWT", "kid": NON_STRING_KIDS[kid]}
-    token = hs_sign(header, claims, HS_SECRET)
+    token = hs_sign(header, claims, SECRET)
     assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
 
@@ -205,7 +206,7 @@ CRITS: dict[str, Any] = {
 @pytest.mark.parametrize("case", list(CRITS))
 def test_crit_and_b64(hs: SecApp, location: str, case: str) -> None:
     claims = unverified_payload(hs.access(CANARY_SUB))
-    token = hs_sign({"alg": "HS256", "typ": "JWT", **CRITS[case]}, claims, HS_SECRET)
+    token = hs_sign({"alg": "HS256", "typ": "JWT", **CRITS[case]}, claims, SECRET)
     assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
 
@@ -218,6 +219,6 @@ def test_unencoded_payload_rfc7797(hs: SecApp, location: str) -> None:
     claims = unverified_payload(hs.access(CANARY_SUB))
     header = b64e(jdump({"alg": "HS256", "b64": False, "crit": ["b64"]}))
     payload = jdump(claims)
-    mac = hmac.new(HS_SECRET.encode(), header.encode() + b"." + payload, hashlib.sha256)
+    mac = hmac.new(SECRET.encode(), header.encode() + b"." + payload, hashlib.sha256)
     token = f"{header}.{b64e(payload)}.{b64e(mac.digest())}"
     assert_rejected(send(hs.client, location, token), INVALID, token=token)

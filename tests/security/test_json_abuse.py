@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from .conftest import (
+from tests.helpers import SECRET
+
+from .forge import (
     CANARY_SUB,
     CSRF_FAILED,
     EXPIRED,
     FRESH_REQUIRED,
-    HS_SECRET,
     INVALID,
     LOCATIONS,
     MISSING,
@@ -56,7 +57,7 @@ def _raw(hs: SecApp, extra: str, identity: str = CANARY_SUB, *drop: str) -> byte
 @pytest.mark.parametrize("location", LOCATIONS)
 def test_duplicate_alg_last_is_none(hs: SecApp, location: str) -> None:
     header = b'{"alg":"HS256","typ":"JWT","alg":"none"}'
-    token = hs_sign(header, _raw(hs, ""), HS_SECRET)
+    token = hs_sign(header, _raw(hs, ""), SECRET)
     assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
 
@@ -64,7 +65,7 @@ def test_duplicate_alg_last_is_none(hs: SecApp, location: str) -> None:
 def test_duplicate_alg_first_is_none(hs: SecApp, location: str) -> None:
     """Reject, or honour only the lexically last member (RFC 7515 section 4)."""
     header = b'{"alg":"none","typ":"JWT","alg":"HS256"}'
-    token = hs_sign(header, _raw(hs, "", "alice"), HS_SECRET)
+    token = hs_sign(header, _raw(hs, "", "alice"), SECRET)
     assert_safe(send(hs.client, location, token), token=token, identity="alice")
 
 
@@ -81,7 +82,7 @@ DUP_PAYLOADS = {
 @pytest.mark.parametrize("case", list(DUP_PAYLOADS))
 def test_duplicate_claims(hs: SecApp, location: str, case: str) -> None:
     extra, drop, identity = DUP_PAYLOADS[case]
-    token = hs_sign(HEADER, _raw(hs, extra, "alice", *drop), HS_SECRET)
+    token = hs_sign(HEADER, _raw(hs, extra, "alice", *drop), SECRET)
     resp = send(hs.client, location, token)
     if identity is None:
         assert_rejected(resp, (EXPIRED, INVALID), token=token)
@@ -117,7 +118,7 @@ NESTINGS = {
 def test_deep_nesting(hs: SecApp, location: str, case: str, key: str) -> None:
     header, payload = NESTINGS[case](hs)
     payload = payload if payload is not None else _raw(hs, "")
-    token = hs_sign(header, payload, HS_SECRET if key == "real-key" else b"wrong")
+    token = hs_sign(header, payload, SECRET if key == "real-key" else b"wrong")
     assert len(token) < 16384
     assert_rejected(send(hs.client, location, token), INVALID, token=token)
 
@@ -143,7 +144,7 @@ CLAIM_CASES = [(c, v) for c in NUMERIC_CLAIMS for v in BAD_VALUES]
 @pytest.mark.parametrize("location", LOCATIONS)
 @pytest.mark.parametrize(("claim", "value"), CLAIM_CASES, ids=[f"{c}={v}" for c, v in CLAIM_CASES])
 def test_non_finite_or_mistyped_time_claims(hs: SecApp, location: str, claim: str, value: str) -> None:
-    token = hs_sign(HEADER, _raw(hs, f'"{claim}":{BAD_VALUES[value]}', CANARY_SUB, claim), HS_SECRET)
+    token = hs_sign(HEADER, _raw(hs, f'"{claim}":{BAD_VALUES[value]}', CANARY_SUB, claim), SECRET)
     expected = NUMERIC_CLAIMS[claim] if value not in ("null",) else (EXPIRED, INVALID)
     assert_rejected(send(hs.client, location, token), expected, token=token)
 
@@ -159,7 +160,7 @@ TYPED_CASES = [(c, v) for c, vs in TYPED_CLAIMS.items() for v in vs]
 @pytest.mark.parametrize("location", LOCATIONS)
 @pytest.mark.parametrize(("claim", "value"), TYPED_CASES, ids=[f"{c}={v}" for c, v in TYPED_CASES])
 def test_mistyped_identity_claims(hs: SecApp, location: str, claim: str, value: str) -> None:
-    token = hs_sign(HEADER, _raw(hs, f'"{claim}":{value}', CANARY_SUB, claim), HS_SECRET)
+    token = hs_sign(HEADER, _raw(hs, f'"{claim}":{value}', CANARY_SUB, claim), SECRET)
     expected = (WRONG_TYPE,) if claim == "type" else (INVALID,)
     assert_rejected(send(hs.client, location, token), expected, token=token)
 
@@ -170,7 +171,7 @@ FRESH_VALUES = ['"true"', '"false"', "NaN", "[]", '{"a":1}', "null", '"410244480
 @pytest.mark.parametrize("location", LOCATIONS)
 @pytest.mark.parametrize("value", FRESH_VALUES)
 def test_mistyped_fresh_claim_on_fresh_route(hs: SecApp, location: str, value: str) -> None:
-    token = hs_sign(HEADER, _raw(hs, f'"fresh":{value}', CANARY_SUB, "fresh"), HS_SECRET)
+    token = hs_sign(HEADER, _raw(hs, f'"fresh":{value}', CANARY_SUB, "fresh"), SECRET)
     resp = send(hs.client, location, token, path="/fresh")
     assert_rejected(resp, (FRESH_REQUIRED, INVALID), token=token)
 
@@ -180,7 +181,7 @@ CSRF_VALUES = ["123", "null", "[]", '{"a":1}', "true", '""']
 
 @pytest.mark.parametrize("value", CSRF_VALUES)
 def test_mistyped_csrf_claim(hs: SecApp, value: str) -> None:
-    token = hs_sign(HEADER, _raw(hs, f'"csrf":{value}', CANARY_SUB, "csrf"), HS_SECRET)
+    token = hs_sign(HEADER, _raw(hs, f'"csrf":{value}', CANARY_SUB, "csrf"), SECRET)
     for header_value in ("123", "null", "", "[]", "true"):
         resp = send(hs.client, "cookies", token, csrf=header_value)
         assert_rejected(resp, (CSRF_FAILED, INVALID), token=token)
@@ -212,7 +213,7 @@ def test_unicode_identity_is_not_normalised(hs: SecApp, location: str, case: str
 
 @pytest.mark.parametrize("location", LOCATIONS)
 def test_lone_surrogate_identity(hs: SecApp, location: str) -> None:
-    token = hs_sign(HEADER, _raw(hs, '"sub":"\\ud800"', "alice", "sub"), HS_SECRET)
+    token = hs_sign(HEADER, _raw(hs, '"sub":"\\ud800"', "alice", "sub"), SECRET)
     assert_safe(send(hs.client, location, token), token=token, identity="\ud800")
 
 
@@ -248,7 +249,7 @@ def test_raw_segment_encodings(hs: SecApp, location: str, case: str) -> None:
             "utf8": valid[:-1] + b',"x":"\xff"}',
             "garbage": valid + b"}",
         }[payload]
-    token = hs_sign(header, payload, HS_SECRET)
+    token = hs_sign(header, payload, SECRET)
     resp = send(hs.client, location, token)
     if outcome == "safe":
         assert_safe(resp, token=token, identity="alice")
@@ -321,7 +322,7 @@ def test_json_body_duplicate_token_keys(hs: SecApp) -> None:
 
 def test_helpers_roundtrip(hs: SecApp) -> None:
     """Guards the suite: an unmodified raw payload is accepted."""
-    token = hs_sign(HEADER, _raw(hs, "", "alice"), HS_SECRET)
+    token = hs_sign(HEADER, _raw(hs, "", "alice"), SECRET)
     assert split(token)[0] == b64e(HEADER)
     for location in LOCATIONS:
         assert_accepted(send(hs.client, location, token))

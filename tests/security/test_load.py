@@ -25,12 +25,16 @@ from urllib.parse import quote
 
 import pytest
 
-from .conftest import IMPL_NAME, csrf_of, hs_sign, unverified_payload
+from tests.helpers import UNDER_TEST
+
+from .forge import csrf_of, hs_sign, unverified_payload
 
 pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).resolve().parent
-SRC = HERE.parents[1] / "src"
+ROOT = HERE.parents[1]  # for ``tests.helpers``
+# The server imports the library from where this process did, whatever sys.path says.
+LIB_PATH = Path(UNDER_TEST.__file__).resolve().parents[1]
 SECRET = "load-test-secret-" + "z" * 47
 WARMUP, MAIN = 500, 3000
 RSS_GROWTH_LIMIT_KB = 12 * 1024
@@ -102,8 +106,10 @@ def server(tmp_path: Path) -> Any:
         **os.environ,
         "LOAD_JWT_SECRET": SECRET,
         "LOAD_REVOKED_FILE": str(revoked_file),
-        "JWT_SECURITY_IMPL": IMPL_NAME,
-        "PYTHONPATH": os.pathsep.join([str(SRC), str(HERE), os.environ.get("PYTHONPATH", "")]),
+        "JWT_TEST_IMPL": UNDER_TEST.__name__,
+        "PYTHONPATH": os.pathsep.join(
+            [str(LIB_PATH), str(ROOT), str(HERE), os.environ.get("PYTHONPATH", "")]
+        ),
     }
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
     cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4"]
@@ -140,8 +146,7 @@ def _mint() -> dict[str, list[tuple[str, str]]]:
     from .load_app import create_app
 
     app = create_app(SECRET, "/nonexistent/revoked.txt")
-    from .conftest import lib
-
+    lib = UNDER_TEST
     kinds: dict[str, list[tuple[str, str]]] = {k: [] for k in ("valid", "expired", "forged")}
     with app.app_context():
         for i in range(24):

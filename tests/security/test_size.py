@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import (
+from tests.helpers import SECRET
+
+from .forge import (
     CANARY_SUB,
-    HS_SECRET,
     INVALID,
     LOCATIONS,
     SecApp,
@@ -20,7 +21,7 @@ from .conftest import (
     b64e,
     hs_sign,
     jdump,
-    make_app,
+    security_app,
     send,
     unverified_payload,
 )
@@ -42,7 +43,7 @@ def _nested(size: int) -> str:
 def _signed(hs: SecApp, size: int, identity: str = CANARY_SUB) -> str:
     claims = unverified_payload(hs.access(identity))
     claims["pad"] = "x" * (size * 3 // 4)
-    return hs_sign({"alg": "HS256", "typ": "JWT"}, claims, HS_SECRET)
+    return hs_sign({"alg": "HS256", "typ": "JWT"}, claims, SECRET)
 
 
 KINDS = {"garbage": _garbage, "nested": _nested}
@@ -71,7 +72,7 @@ def _pair_around(sec: SecApp, limit: int) -> tuple[str, str]:
     start = max(0, (limit - len(sec.access("alice"))) * 3 // 4 - 100)
     under = over = None
     for pad in range(start, start + 300):
-        token = hs_sign({"alg": "HS256", "typ": "JWT"}, {**base, "pad": "x" * pad}, HS_SECRET)
+        token = hs_sign({"alg": "HS256", "typ": "JWT"}, {**base, "pad": "x" * pad}, SECRET)
         if len(token) <= limit:
             under = token
         elif over is None:
@@ -82,7 +83,7 @@ def _pair_around(sec: SecApp, limit: int) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def small_cap() -> SecApp:
-    return make_app(JWT_MAX_TOKEN_SIZE=2048)
+    return security_app(JWT_MAX_TOKEN_SIZE=2048)
 
 
 @pytest.mark.parametrize("location", LOCATIONS)

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from .conftest import (
+from tests.helpers import SECRET
+
+from .forge import (
     CANARY_SUB,
-    HS_SECRET,
     INVALID,
     IS_REFERENCE,
     LOCATIONS,
@@ -23,7 +24,7 @@ from .conftest import (
     assert_rejected,
     csrf_of,
     hs_sign,
-    make_app,
+    security_app,
     send,
     unverified_payload,
 )
@@ -40,7 +41,7 @@ else:  # pragma: no cover - the module is skipped
 
 def _boot(**config: Any) -> SecApp:
     """Create the app and exercise it once, so lazily built settings are built."""
-    sec = make_app(**config)
+    sec = security_app(**config)
     token = sec.access()
     sec.client.get("/protected", headers={"Authorization": f"Bearer {token}"})
     return sec
@@ -141,7 +142,7 @@ def _strict_refuses_or_forces_secure(config: dict[str, Any]) -> None:
 def strict() -> SecApp:
     with warnings.catch_warnings():
         warnings.simplefilter("error", JWTGuardSecurityWarning)
-        return make_app(JWT_STRICT=True, JWT_COOKIE_SECURE=True)
+        return security_app(JWT_STRICT=True, JWT_COOKIE_SECURE=True)
 
 
 def _strict_send(sec: SecApp, location: str, token: str, **kwargs: Any) -> Any:
@@ -163,12 +164,12 @@ def test_strict_control_valid_token(strict: SecApp, location: str) -> None:
 def test_strict_requires_type_claim(strict: SecApp, hs: SecApp, location: str) -> None:
     claims = unverified_payload(strict.access(CANARY_SUB))
     del claims["type"]
-    token = hs_sign({"alg": "HS256", "typ": "JWT"}, claims, HS_SECRET)
+    token = hs_sign({"alg": "HS256", "typ": "JWT"}, claims, SECRET)
     assert_rejected(_strict_send(strict, location, token), INVALID, token=token)
     # Outside strict mode a missing type means "access" (compatibility).
     claims = unverified_payload(hs.access("alice"))
     del claims["type"]
-    token = hs_sign({"alg": "HS256", "typ": "JWT"}, claims, HS_SECRET)
+    token = hs_sign({"alg": "HS256", "typ": "JWT"}, claims, SECRET)
     assert_accepted(send(hs.client, location, token))
 
 

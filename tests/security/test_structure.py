@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from .conftest import (
+from .forge import (
     CANARY_SUB,
     INVALID,
     LOCATIONS,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import (
+from .forge import (
     CANARY_SUB,
     CSRF_FAILED,
     INVALID,
