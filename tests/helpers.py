@@ -211,3 +211,13 @@ def make_app(
     elif callable(routes):
         routes(app, lib)
     return Env(lib=lib, app=app, jwt=jwt, client=app.test_client())
+
+
+#: Claims that Flask-JWT-Guard adds and Flask-JWT-Extended does not: ``sid``, the session a
+#: token belongs to (a deliberate difference, listed in the README's migration notes).
+GUARD_ONLY_CLAIMS = frozenset({"sid", "gen"})
+
+
+def shared_claim_names(claims: dict[str, Any]) -> list[str]:
+    """The claim names to compare across libraries: all but :data:`GUARD_ONLY_CLAIMS`, sorted."""
+    return sorted(name for name in claims if name not in GUARD_ONLY_CLAIMS)

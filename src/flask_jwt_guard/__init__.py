@@ -28,6 +28,7 @@ from .issuing import (
     get_unverified_jwt_headers,
 )
 from .manager import JWTManager
+from .sessions import revoke_all_tokens, revoke_session, revoke_token
 from .settings import JWTGuardSecurityWarning
 from .view import jwt_required, verify_jwt_in_request
 
@@ -49,6 +50,9 @@ __all__ = [
     "get_jwt_request_location",
     "get_unverified_jwt_headers",
     "jwt_required",
+    "revoke_all_tokens",
+    "revoke_session",
+    "revoke_token",
     "set_access_cookies",
     "set_refresh_cookies",
     "unset_access_cookies",

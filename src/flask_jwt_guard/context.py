@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Request, current_app, has_request_context, request
 from werkzeug.local import LocalProxy
 
-from .state import EXTENSION_KEY, JWTState
+from .state import EXTENSION_KEY, NOT_LOOKED_UP, JWTState
 
 REQUEST_ATTR = "jwt_guard"
 _NOT_INITIALIZED = "You must initialize a JWTManager with this flask application before using this method"
@@ -39,7 +39,7 @@ def current_state() -> JWTState:
 
 @dataclass(slots=True)
 class RequestJWT:
-    """The verified token of one request (empty for an anonymous request)."""
+    """What one request knows: its verified token (empty when anonymous) and its session bookkeeping."""
 
     header: dict[str, Any] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
@@ -47,11 +47,34 @@ class RequestJWT:
     user: Any = None
     user_loaded: bool = True
     identity_claim: str = "sub"
+    #: ``False`` until ``verify_jwt_in_request`` has run in this request.
+    verified: bool = True
+    #: The identity's generation as the store said during verification, if it was asked.
+    generation: str | None | object = NOT_LOOKED_UP
+    #: Sessions started in this request (a login): identity tag -> (sid, generation).
+    sessions: dict[str, tuple[str, str | None | object]] = field(default_factory=dict)
+    #: A ``revoke_*`` call ran in this request: no implicit refresh on its response.
+    ended: bool = False
 
 
 def remember(req: Request, verified: RequestJWT) -> None:
-    """Attach the outcome of verification to ``req``."""
+    """Attach the outcome of verification to ``req`` (keeping the request's session bookkeeping)."""
+    previous: RequestJWT | None = getattr(req, REQUEST_ATTR, None)
+    if previous is not None:
+        verified.sessions, verified.ended = previous.sessions, previous.ended
     setattr(req, REQUEST_ATTR, verified)
+
+
+def request_state() -> RequestJWT | None:
+    """The current request's state, created unverified if needed; ``None`` outside a request."""
+    if not has_request_context():
+        return None
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    state: RequestJWT | None = getattr(req, REQUEST_ATTR, None)
+    if state is None:
+        state = RequestJWT(verified=False)
+        setattr(req, REQUEST_ATTR, state)
+    return state
 
 
 def request_jwt() -> RequestJWT | None:
@@ -59,7 +82,7 @@ def request_jwt() -> RequestJWT | None:
     if not has_request_context():
         return None
     verified: RequestJWT | None = getattr(request._get_current_object(), REQUEST_ATTR, None)  # type: ignore[attr-defined]
-    return verified
+    return verified if verified is not None and verified.verified else None
 
 
 def _verified() -> RequestJWT:

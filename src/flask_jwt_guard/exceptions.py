@@ -70,6 +70,13 @@ class WrongTokenError(JWTExtendedException):
     """An access token where a refresh token is required, or the reverse."""
 
 
+class RevocationStoreUnavailable(JWTExtendedException):
+    """The revocation store did not answer in time; the request is refused with ``503``.
+
+    With ``JWT_REVOCATION_FAIL_OPEN`` the request is accepted instead (and the outage logged).
+    """
+
+
 class TokenRejectedError(JWTExtendedException):
     """A valid token that a later check rejected; carries the token for the handler.
 
@@ -191,6 +198,7 @@ __all__ = [
     "JWTGuardError",
     "MissingRequiredClaimError",
     "NoAuthorizationError",
+    "RevocationStoreUnavailable",
     "RevokedTokenError",
     "TokenCreationError",
     "TokenRejectedError",

@@ -8,13 +8,50 @@ from typing import Any
 from flask import current_app
 
 from . import tokens
-from .context import current_state
+from .context import current_state, request_state
+from .revocation import identity_tag
+from .state import NOT_LOOKED_UP, SESSION_CLAIM, JWTState, new_session_id
 from .typing import ExpiresDelta, Fresh
 
 
 def _json_default() -> Any:
     # Flask's JSON provider knows how to serialise what views return (dates, UUIDs, ...).
     return getattr(current_app.json, "default", None)
+
+
+def _session_for(state: JWTState, identity: Any) -> tuple[str | None, str | None | object]:
+    """The session (``sid``) and generation a new token for ``identity`` gets in this request.
+
+    A request holding a verified token of the same identity (a refresh view, a
+    re-login) continues that token's session. Otherwise the request starts one
+    new session per identity: the access and refresh token of one login share it.
+    """
+    current = request_state()
+    if current is None:  # no request (a CLI command, a script): each call is a login
+        return None, NOT_LOOKED_UP
+    subject = state.identity_claim_value(identity)
+    if current.verified and current.claims and current.claims.get(current.identity_claim) == subject:
+        sid = current.claims.get(SESSION_CLAIM)
+        if isinstance(sid, str):
+            return sid, current.generation
+    tag = identity_tag(subject)
+    started = current.sessions.get(tag)
+    if started is None:
+        started = current.sessions[tag] = (new_session_id(), state.generation_of(subject))
+    return started
+
+
+def _create(identity: Any, token_type: str, **kwargs: Any) -> str:
+    state = current_state()
+    session_id, generation = _session_for(state, identity)
+    return state.create_token(
+        identity,
+        token_type,
+        json_default=_json_default(),
+        session_id=session_id,
+        generation=generation,
+        **kwargs,
+    )
 
 
 def create_access_token(
@@ -37,14 +74,13 @@ def create_access_token(
     :param additional_headers: JOSE headers to add; ``alg`` cannot be changed this way.
     :raises TokenCreationError: (a ``ValueError``) the token would exceed ``JWT_MAX_TOKEN_SIZE``.
     """
-    return current_state().create_token(
+    return _create(
         identity,
         "access",
         fresh=fresh,
         expires_delta=expires_delta,
         additional_claims=additional_claims,
         additional_headers=additional_headers,
-        json_default=_json_default(),
     )
 
 
@@ -58,13 +94,12 @@ def create_refresh_token(
 
     ``expires_delta=None`` means ``JWT_REFRESH_TOKEN_EXPIRES``.
     """
-    return current_state().create_token(
+    return _create(
         identity,
         "refresh",
         expires_delta=expires_delta,
         additional_claims=additional_claims,
         additional_headers=additional_headers,
-        json_default=_json_default(),
     )
 
 

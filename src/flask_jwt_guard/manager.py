@@ -19,10 +19,12 @@ from .exceptions import (
     FreshTokenRequired,
     JWTExtendedException,
     NoAuthorizationError,
+    RevocationStoreUnavailable,
     RevokedTokenError,
     UserClaimsVerificationError,
     UserLookupError,
 )
+from .sessions import refresh_expiring_cookie
 from .settings import DEFAULTS
 from .state import EXTENSION_KEY, JWTState, Loaders
 from .typing import (
@@ -73,6 +75,10 @@ def _verification_failed(jwt_header: JWTHeader, jwt_data: JWTData) -> ResponseRe
     return error_response("User claims verification failed", HTTPStatus.BAD_REQUEST)
 
 
+def _store_unavailable(message: str) -> ResponseReturnValue:
+    return error_response(message, HTTPStatus.SERVICE_UNAVAILABLE)
+
+
 def _user_lookup_error(jwt_header: JWTHeader, jwt_data: JWTData) -> ResponseReturnValue:
     identity = jwt_data.get(current_state().settings.identity_claim)
     return error_response(f"Error loading the user {identity}", HTTPStatus.UNAUTHORIZED)
@@ -89,6 +95,7 @@ class Responses:
     token_verification_failed: TokenResponseCallback = _verification_failed
     unauthorized: MessageResponseCallback = _unauthorized
     user_lookup_error: TokenResponseCallback = _user_lookup_error
+    revocation_store_unavailable: MessageResponseCallback = _store_unavailable
 
 
 def _by_message(name: str) -> Callable[[Responses, Any], ResponseReturnValue]:
@@ -108,6 +115,7 @@ ERROR_TABLE: dict[type[BaseException], Callable[[Responses, Any], ResponseReturn
     FreshTokenRequired: _by_token("needs_fresh_token"),
     UserLookupError: _by_token("user_lookup_error"),
     UserClaimsVerificationError: _by_token("token_verification_failed"),
+    RevocationStoreUnavailable: _by_message("revocation_store_unavailable"),
     JWTExtendedException: _by_message("invalid_token"),
 }
 
@@ -164,6 +172,7 @@ class JWTManager:
         state.settings  # noqa: B018 - validate now, so that a bad value fails at start-up
         app.extensions[EXTENSION_KEY] = state
         self.register_error_handler(app)
+        app.after_request(refresh_expiring_cookie)  # does nothing unless JWT_IMPLICIT_REFRESH is set
         if add_context_processor:
             app.context_processor(current_user_context_processor)
 
@@ -232,6 +241,15 @@ class JWTManager:
     def user_identity_loader(self, callback: IdentityCallback) -> IdentityCallback:
         """Turn the ``identity`` passed to ``create_*_token`` into the identity claim."""
         return self._set("user_identity", callback)
+
+    def revocation_store_unavailable_loader(
+        self, callback: MessageResponseCallback
+    ) -> MessageResponseCallback:
+        """Response when the revocation store does not answer: ``callback(message)``. Default: 503.
+
+        .. versionadded:: 0.2
+        """
+        return self._set("revocation_store_unavailable", callback)
 
     def user_lookup_error_loader(self, callback: TokenResponseCallback) -> TokenResponseCallback:
         """Response when ``user_lookup_loader`` returns ``None``. Default: 401."""

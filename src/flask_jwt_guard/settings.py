@@ -25,6 +25,7 @@ from typing import Any
 
 from .exceptions import ConfigurationError, UnusableKeyError
 from .keys import SUPPORTED_ALGORITHMS, Key, is_hmac
+from .revocation import is_store, scheme_of
 from .tokens import DecodeOptions
 
 LOCATIONS = ("headers", "cookies", "query_string", "json")
@@ -85,6 +86,13 @@ DEFAULTS: dict[str, Any] = {
     # Flask-JWT-Guard's own keys.
     "JWT_MAX_TOKEN_SIZE": 16384,
     "JWT_STRICT": False,
+    # Sessions that can be ended (revocation stores, rotation, implicit refresh).
+    "JWT_REVOCATION_STORE": None,
+    "JWT_REVOCATION_KEY_PREFIX": "jwt_guard:",
+    "JWT_REVOCATION_TIMEOUT": 0.5,
+    "JWT_REVOCATION_FAIL_OPEN": False,
+    "JWT_REFRESH_TOKEN_ROTATION": False,
+    "JWT_IMPLICIT_REFRESH": None,
 }
 
 #: The keys a settings object depends on: ours plus three of Flask's.
@@ -114,6 +122,22 @@ class TokenTypeSettings:
     csrf_header_name: str
     csrf_field_name: str
     json_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationSettings:
+    """Where revocations are kept and how sessions end."""
+
+    #: ``None``, ``"memory"``, a URL, or a store object (opened by the app's state).
+    store: Any
+    key_prefix: str
+    timeout: float
+    fail_open: bool
+    rotation: bool
+    #: Renew an access cookie this close to its expiry (``None``: never).
+    implicit_refresh: timedelta | None
+    #: The longest a token can live with the configured lifetimes (``None``: unbounded).
+    longest_lifetime: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +171,7 @@ class Settings:
     query_string_prefix: str
     strict: bool
     decode_options: DecodeOptions
+    revocation: RevocationSettings
 
     def of(self, refresh: bool) -> TokenTypeSettings:
         """The settings of refresh tokens (``refresh=True``) or of access tokens."""
@@ -356,6 +381,46 @@ def _samesite(config: Mapping[str, Any]) -> str | None:
     return str(samesite)
 
 
+def _revocation(
+    config: Mapping[str, Any], access: TokenTypeSettings, refresh: TokenTypeSettings, leeway: float
+) -> RevocationSettings:
+    store = config["JWT_REVOCATION_STORE"]
+    if isinstance(store, str):
+        scheme_of(store)  # raises ConfigurationError naming the key
+    elif store is not None and not is_store(store):
+        raise _fail("JWT_REVOCATION_STORE", f"must be None, a URL or a store object, not {store!r}")
+    timeout = config["JWT_REVOCATION_TIMEOUT"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 60:
+        raise _fail(
+            "JWT_REVOCATION_TIMEOUT", f"must be a number of seconds above 0, at most 60, not {timeout!r}"
+        )
+    rotation = _as_bool(config, "JWT_REFRESH_TOKEN_ROTATION")
+    if rotation and store is None:
+        raise _fail("JWT_REFRESH_TOKEN_ROTATION", "needs a JWT_REVOCATION_STORE to remember used tokens")
+    window = config["JWT_IMPLICIT_REFRESH"]
+    if type(window) is int:
+        window = timedelta(seconds=window)
+    if window is not None and (not isinstance(window, timedelta) or window <= timedelta(0)):
+        raise _fail("JWT_IMPLICIT_REFRESH", f"must be None or a positive timedelta, not {window!r}")
+    lifetimes: list[float | None] = []
+    for kind in (access, refresh):
+        if kind.expires is None:
+            lifetimes.append(None)
+        else:
+            now = datetime.now(UTC)
+            lifetimes.append((now + kind.expires - now).total_seconds())
+    longest = None if None in lifetimes else max(x for x in lifetimes if x is not None) + leeway
+    return RevocationSettings(
+        store=store,
+        key_prefix=_as_str(config, "JWT_REVOCATION_KEY_PREFIX", empty=True),
+        timeout=float(timeout),
+        fail_open=_as_bool(config, "JWT_REVOCATION_FAIL_OPEN"),
+        rotation=rotation,
+        implicit_refresh=window,
+        longest_lifetime=longest,
+    )
+
+
 def _max_token_size(config: Mapping[str, Any]) -> int:
     size = config["JWT_MAX_TOKEN_SIZE"]
     if type(size) is not int or size < 64:
@@ -378,6 +443,7 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
     if strict:
         cookie_secure, cookie_domain, samesite = True, None, "Lax"
     identity_claim = _as_str(config, "JWT_IDENTITY_CLAIM")
+    leeway = _seconds(config, "JWT_DECODE_LEEWAY")
     encode_audience = _one_or_many(config, "JWT_ENCODE_AUDIENCE")
     settings = Settings(
         token_location=normalize_locations(config["JWT_TOKEN_LOCATION"]),
@@ -410,12 +476,13 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
             algorithms=decode_algorithms,
             audience=_one_or_many(config, "JWT_DECODE_AUDIENCE"),
             issuer=_one_or_many(config, "JWT_DECODE_ISSUER"),
-            leeway=_seconds(config, "JWT_DECODE_LEEWAY"),
+            leeway=leeway,
             verify_sub=_as_bool(config, "JWT_VERIFY_SUB"),
             identity_claim=identity_claim,
             max_size=_max_token_size(config),
             require_type=strict,
         ),
+        revocation=_revocation(config, access, refresh, leeway),
     )
     _check_security(settings, config)
     return settings

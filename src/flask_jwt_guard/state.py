@@ -10,11 +10,14 @@ relies on. Nothing here imports Flask.
 from __future__ import annotations
 
 import copy
+import logging
+import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import tokens
 from .csrf import check_csrf, new_csrf_token
@@ -23,10 +26,12 @@ from .exceptions import (
     DecodeError,
     ExpiredSignatureError,
     InvalidSignatureError,
+    RevocationStoreUnavailable,
     TokenCreationError,
 )
 from .keys import Key, KeyCache
-from .settings import Settings, SettingsCache
+from .revocation import identity_key, identity_tag, open_store, session_key, token_key, used_key
+from .settings import RevocationSettings, Settings, SettingsCache
 from .typing import (
     Clock,
     DecodeKeyCallback,
@@ -35,12 +40,33 @@ from .typing import (
     IdentityMappingCallback,
     JWTData,
     JWTHeader,
+    RevocationStore,
     TokenPredicate,
     UserLookupCallback,
 )
 
 EXTENSION_KEY = "jwt_guard"
 _MINTED_KEPT = 64
+#: The claim naming a token's session (a login and every token refreshed from it).
+SESSION_CLAIM = "sid"
+#: The claim carrying the identity's generation when the token was made (see revoke_all).
+GENERATION_CLAIM = "gen"
+logger = logging.getLogger("flask_jwt_guard")
+
+
+class RevocationCheck(NamedTuple):
+    """What the store said about a verified token."""
+
+    revoked: bool
+    #: The identity's current generation (``None``: never revoked-all, or no store).
+    generation: str | None
+    #: A refresh token presented again under rotation (the session has just been revoked).
+    reused: bool = False
+
+
+NOT_CHECKED = RevocationCheck(False, None)
+#: ``create_token(generation=...)`` default: read the generation from the store.
+NOT_LOOKED_UP: object = object()
 
 
 @dataclass(slots=True)
@@ -65,7 +91,17 @@ class JWTState:
     :param clock: where "now" comes from; :func:`time.time` unless a test moves it.
     """
 
-    __slots__ = ("_keys", "_minted", "_settings", "clock", "config", "loaders")
+    __slots__ = (
+        "_keys",
+        "_minted",
+        "_outage",
+        "_settings",
+        "_store",
+        "_store_lock",
+        "clock",
+        "config",
+        "loaders",
+    )
 
     def __init__(self, config: Mapping[str, Any], loaders: Loaders, clock: Clock = time.time) -> None:
         self.config = config
@@ -76,6 +112,9 @@ class JWTState:
         # CSRF values of tokens this app made recently, so that set_*_cookies
         # need not verify a token it has just signed. Bounded; any thread may fill it.
         self._minted: dict[str, str] = {}
+        self._store: tuple[Any, RevocationStore] | None = None  # (spec, opened store)
+        self._store_lock = threading.Lock()
+        self._outage = False
 
     @property
     def settings(self) -> Settings:
@@ -97,16 +136,24 @@ class JWTState:
         additional_claims: Mapping[str, Any] | None = None,
         additional_headers: Mapping[str, Any] | None = None,
         json_default: Callable[[Any], Any] | None = None,
+        session_id: str | None = None,
+        generation: str | None | object = NOT_LOOKED_UP,
+        loaders_apply: bool = True,
     ) -> str:
         """Sign a new ``"access"`` or ``"refresh"`` token for ``identity``.
 
         :param expires_delta: ``None``/``True``: the configured lifetime; ``False``:
             never expires; seconds, a timedelta or a relativedelta: that lifetime.
+        :param session_id: the session the token belongs to (``sid``); ``None``: a new one.
+        :param generation: the identity's current generation, if the caller has read it
+            this request; otherwise it is read from the store (when there is one).
+        :param loaders_apply: ``False``: ``identity`` already is the identity claim's value
+            and no identity/claims/headers loader runs (renewing a token from its claims).
         :raises ConfigurationError: no usable signing key.
         :raises TokenCreationError: the token would be longer than ``JWT_MAX_TOKEN_SIZE``.
         """
         settings = self.settings
-        loaders = self.loaders
+        loaders = self.loaders if loaders_apply else Loaders()
         headers = dict(loaders.additional_headers(identity) or {}) if loaders.additional_headers else {}
         if additional_headers:
             headers.update(additional_headers)
@@ -115,8 +162,14 @@ class JWTState:
             extra.update(additional_claims)
         key = self._signing_key(identity, settings)
         csrf = new_csrf_token() if settings.csrf_protect else None
+        subject = self.identity_claim_value(identity) if loaders_apply else identity
+        extra = {SESSION_CLAIM: session_id or new_session_id(), **extra}
+        if generation is NOT_LOOKED_UP:
+            generation = self.generation_of(subject, settings)
+        if generation is not None:
+            extra.setdefault(GENERATION_CLAIM, generation)
         claims = tokens.build_claims(
-            identity=loaders.user_identity(identity) if loaders.user_identity else identity,
+            identity=subject,
             token_type=token_type,
             now=self.clock(),
             identity_claim=settings.identity_claim,
@@ -140,6 +193,11 @@ class JWTState:
                 self._minted.clear()
             self._minted[token] = claims["csrf"]
         return token
+
+    def identity_claim_value(self, identity: Any) -> Any:
+        """What ``identity`` becomes in a token: ``user_identity_loader(identity)``, or itself."""
+        loader = self.loaders.user_identity
+        return loader(identity) if loader is not None else identity
 
     def _signing_key(self, identity: Any, settings: Settings) -> Key:
         if self.loaders.encode_key is not None:
@@ -221,6 +279,155 @@ class JWTState:
             return csrf
         claims = self.verify_token(token, settings)[1]
         return str(claims["csrf"])
+
+    # ------------------------------------------------------------------ revocation
+
+    def store(self, settings: Settings | None = None) -> RevocationStore | None:
+        """The revocation store, opened on first use (``None`` when none is configured)."""
+        spec = (settings or self.settings).revocation.store
+        if spec is None:
+            return None
+        opened = self._store
+        if opened is not None and opened[0] is spec:
+            return opened[1]
+        with self._store_lock:
+            opened = self._store
+            if opened is None or opened[0] is not spec:
+                revocation = (settings or self.settings).revocation
+                opened = self._store = (spec, open_store(spec, revocation.timeout))
+        return opened[1]
+
+    def _store_failed(self, err: Exception, revocation: RevocationSettings) -> None:
+        """Log an outage once (not per request), then fail closed or open as configured."""
+        if not self._outage:
+            self._outage = True
+            verdict = "accepting tokens unchecked" if revocation.fail_open else "refusing with 503"
+            logger.error("Revocation store unavailable (%s: %s); %s", type(err).__name__, err, verdict)
+        if not revocation.fail_open:
+            raise RevocationStoreUnavailable("Revocation store unavailable") from err
+
+    def _store_answered(self) -> None:
+        if self._outage:
+            self._outage = False
+            logger.warning("Revocation store reachable again")
+
+    def check_revocation(
+        self, claims: JWTData, settings: Settings, *, consume: bool = False
+    ) -> RevocationCheck:
+        """Ask the store, in one round trip, whether the token, its session or its identity is revoked.
+
+        :param consume: mark this refresh token used (rotation); if it already was,
+            the whole session is revoked (RFC 9700, 4.14.2) and the check says so.
+        :raises RevocationStoreUnavailable: the store did not answer (unless fail-open).
+        """
+        store = self.store(settings)
+        if store is None:
+            return NOT_CHECKED
+        revocation = settings.revocation
+        prefix, tag = revocation.key_prefix, identity_tag(claims.get(settings.identity_claim))
+        jti, sid = claims.get("jti"), claims.get(SESSION_CLAIM)
+        keys = [identity_key(prefix, tag)]
+        if isinstance(jti, str):
+            keys.append(token_key(prefix, tag, jti))
+        if isinstance(sid, str):
+            keys.append(session_key(prefix, tag, sid))
+        spend = None
+        if consume and isinstance(jti, str):
+            spend = (used_key(prefix, tag, jti), self._remaining(claims, revocation, settings))
+        try:
+            values, consumed = store.lookup(keys, spend)
+        except Exception as err:  # noqa: BLE001 - any failure of the store is an outage
+            self._store_failed(err, revocation)
+            return NOT_CHECKED
+        self._store_answered()
+        generation = values[0]
+        revoked = any(value is not None for value in values[1:])
+        if generation is not None and claims.get(GENERATION_CLAIM) != generation:
+            revoked = True
+        if spend is not None and not consumed:
+            if not revoked:
+                self.revoke_session(claims, settings)
+            return RevocationCheck(True, generation, reused=True)
+        return RevocationCheck(revoked, generation)
+
+    def generation_of(self, subject: Any, settings: Settings | None = None) -> str | None:
+        """The identity's current generation, read from the store (``None`` without one)."""
+        settings = settings or self.settings
+        store = self.store(settings)
+        if store is None:
+            return None
+        revocation = settings.revocation
+        try:
+            values, _ = store.lookup([identity_key(revocation.key_prefix, identity_tag(subject))])
+        except Exception as err:  # noqa: BLE001 - any failure of the store is an outage
+            self._store_failed(err, revocation)
+            return None
+        self._store_answered()
+        return values[0]
+
+    def _remaining(self, claims: JWTData, revocation: RevocationSettings, settings: Settings) -> float | None:
+        """How long a revocation of this token must live: until it expires (``None``: forever)."""
+        exp = tokens.numeric_date(claims.get("exp"))
+        if exp is None:
+            return None
+        return max(exp - self.clock() + settings.decode_options.leeway, 1.0)
+
+    def _put(self, key: str, ttl: float | None, settings: Settings, value: str = "1") -> None:
+        store = self.store(settings)
+        if store is None:
+            raise ConfigurationError("Revoking tokens needs JWT_REVOCATION_STORE")
+        try:
+            store.put(key, value, ttl)
+        except Exception as err:
+            # Revoking must never pass silently: fail-open applies to checks only.
+            raise RevocationStoreUnavailable("Revocation store unavailable") from err
+
+    def revoke_token(self, claims: JWTData, settings: Settings | None = None) -> None:
+        """Revoke one token (by its ``jti``) until it expires."""
+        settings = settings or self.settings
+        jti = claims.get("jti")
+        if not isinstance(jti, str):
+            raise ValueError("This token has no jti: it cannot be revoked by itself")
+        tag = identity_tag(claims.get(settings.identity_claim))
+        ttl = self._remaining(claims, settings.revocation, settings)
+        self._put(token_key(settings.revocation.key_prefix, tag, jti), ttl, settings)
+
+    def revoke_session(self, claims: JWTData, settings: Settings | None = None) -> None:
+        """Revoke every token of this token's session (``sid``), access and refresh alike."""
+        settings = settings or self.settings
+        sid = claims.get(SESSION_CLAIM)
+        if not isinstance(sid, str):
+            # A token made before sessions existed: revoking it alone is all there is to do.
+            self.revoke_token(claims, settings)
+            return
+        tag = identity_tag(claims.get(settings.identity_claim))
+        own = self._remaining(claims, settings.revocation, settings)
+        ttl = _longest(own, settings.revocation.longest_lifetime)
+        self._put(session_key(settings.revocation.key_prefix, tag, sid), ttl, settings)
+
+    def revoke_all(self, subject: Any, settings: Settings | None = None) -> str:
+        """Reject every token of ``subject`` (the identity claim's value) made up to now.
+
+        The identity gets a new generation; tokens made from now on carry it.
+
+        :returns: the new generation.
+        """
+        settings = settings or self.settings
+        generation = uuid.uuid4().hex
+        key = identity_key(settings.revocation.key_prefix, identity_tag(subject))
+        self._put(key, settings.revocation.longest_lifetime, settings, generation)
+        return generation
+
+
+def new_session_id() -> str:
+    """A fresh random session id (the ``sid`` claim)."""
+    return uuid.uuid4().hex
+
+
+def _longest(own: float | None, configured: float | None) -> float | None:
+    if own is None or configured is None:
+        return None
+    return max(own, configured)
 
 
 def _lifetime(expires_delta: Any, configured: Any) -> Any:

@@ -42,6 +42,7 @@ EncodeKeyCallback: TypeAlias = Callable[[Any], Any]
 #: ``(jwt_header, jwt_data) -> user or None``: ``user_lookup_loader``.
 UserLookupCallback: TypeAlias = Callable[[JWTHeader, JWTData], Any]
 
+
 class RevocationStore(Protocol):
     """Where revocations live: a small key-value store with expiry, shared by every process.
 

@@ -21,6 +21,7 @@ from .exceptions import (
 )
 from .locations import EXTRACTORS, refuse_tossed_cookie
 from .settings import Settings, normalize_locations
+from .state import NOT_CHECKED, NOT_LOOKED_UP
 from .typing import LocationType
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,8 +139,14 @@ def verify_jwt_in_request(
     if fresh and not state.is_fresh(claims):
         raise FreshTokenRequired("Fresh token required", header, claims)
     loaders = state.loaders
-    if not skip_revocation_check and loaders.token_in_blocklist is not None:
-        if loaders.token_in_blocklist(header, claims):
+    check = NOT_CHECKED
+    if not skip_revocation_check:
+        if settings.revocation.store is not None:
+            rotate = refresh and settings.revocation.rotation and claims["type"] == "refresh"
+            check = state.check_revocation(claims, settings, consume=rotate)
+            if check.revoked:
+                raise RevokedTokenError(header, claims)
+        if loaders.token_in_blocklist is not None and loaders.token_in_blocklist(header, claims):
             raise RevokedTokenError(header, claims)
     if loaders.token_verification is not None:
         if not loaders.token_verification(header, claims):
@@ -151,6 +158,7 @@ def verify_jwt_in_request(
         location=location,
         user_loaded=False,
         identity_claim=settings.identity_claim,
+        generation=check.generation if check is not NOT_CHECKED else NOT_LOOKED_UP,
     )
     if loaders.user_lookup is not None:
         user = loaders.user_lookup(header, claims)

@@ -36,7 +36,8 @@ def scheme_of(spec: str) -> str:
     scheme, sep, rest = spec.partition("://")
     if not sep or not scheme or not rest.strip("/") and not scheme.startswith("sqlite"):
         raise ConfigurationError(
-            f'JWT_REVOCATION_STORE must be "memory", a redis:// or SQLAlchemy URL, or a store object, not {spec!r}'
+            'JWT_REVOCATION_STORE must be "memory", a redis:// or SQLAlchemy URL, or a store object, '
+            f"not {spec!r}"
         )
     return scheme.lower()
 
