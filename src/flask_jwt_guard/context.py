@@ -51,7 +51,7 @@ class RequestJWT:
     verified: bool = True
     #: The identity's generation as the store said during verification, if it was asked.
     generation: str | None | object = NOT_LOOKED_UP
-    #: Sessions started in this request (a login): identity tag -> (sid, generation).
+    #: Sessions started in this request (a login): identity (or its tag) -> (sid, generation).
     sessions: dict[str, tuple[str, str | None | object]] = field(default_factory=dict)
     #: A ``revoke_*`` call ran in this request: no implicit refresh on its response.
     ended: bool = False

@@ -34,7 +34,7 @@ def _session_for(state: JWTState, identity: Any) -> tuple[str | None, str | None
         sid = current.claims.get(SESSION_CLAIM)
         if isinstance(sid, str):
             return sid, current.generation
-    tag = identity_tag(subject)
+    tag = subject if isinstance(subject, str) else identity_tag(subject)
     started = current.sessions.get(tag)
     if started is None:
         started = current.sessions[tag] = (new_session_id(), state.generation_of(subject))

@@ -165,10 +165,12 @@ class JWTManager:
                 f"A JWTManager is already registered on the app {app.name!r}; "
                 "one app takes one manager (one manager may serve several apps)"
             )
+        defaulted = frozenset(key for key in DEFAULTS if key not in app.config)
         for key, value in DEFAULTS.items():
             # A copy per app: one app editing its list in place must not change another's.
             app.config.setdefault(key, copy.copy(value) if isinstance(value, list) else value)
         state = JWTState(app.config, self.loaders)
+        state.defaulted_keys = defaulted
         state.settings  # noqa: B018 - validate now, so that a bad value fails at start-up
         app.extensions[EXTENSION_KEY] = state
         self.register_error_handler(app)

@@ -92,6 +92,7 @@ class JWTState:
     """
 
     __slots__ = (
+        "defaulted_keys",
         "_keys",
         "_minted",
         "_outage",
@@ -115,6 +116,8 @@ class JWTState:
         self._store: tuple[Any, RevocationStore] | None = None  # (spec, opened store)
         self._store_lock = threading.Lock()
         self._outage = False
+        #: The ``JWT_*`` keys that ``init_app`` filled with their defaults (the app did not set them).
+        self.defaulted_keys: frozenset[str] = frozenset()
 
     @property
     def settings(self) -> Settings:
@@ -294,7 +297,7 @@ class JWTState:
             opened = self._store
             if opened is None or opened[0] is not spec:
                 revocation = (settings or self.settings).revocation
-                opened = self._store = (spec, open_store(spec, revocation.timeout))
+                opened = self._store = (spec, open_store(spec, revocation.timeout, lambda: self.clock()))
         return opened[1]
 
     def _store_failed(self, err: Exception, revocation: RevocationSettings) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import ConfigurationError
@@ -42,10 +44,11 @@ def scheme_of(spec: str) -> str:
     return scheme.lower()
 
 
-def open_store(spec: Any, timeout: float) -> RevocationStore:
+def open_store(spec: Any, timeout: float, clock: Callable[[], float] = time.time) -> RevocationStore:
     """The store for a ``JWT_REVOCATION_STORE`` value.
 
     :param timeout: seconds a network store may take to connect or answer.
+    :param clock: "now" for the memory store's expiries (the app's clock, so tests can move it).
     :raises ConfigurationError: an unknown spec, or the extra it needs is not installed.
     """
     if not isinstance(spec, str):
@@ -57,7 +60,7 @@ def open_store(spec: Any, timeout: float) -> RevocationStore:
         )
     scheme = scheme_of(spec)
     if scheme == "memory":
-        return MemoryStore()
+        return MemoryStore(clock=clock)
     try:
         if scheme in REDIS_SCHEMES:
             from .redis import RedisStore
