@@ -4,12 +4,14 @@ Debian's Chromium through Playwright (sync API).  Plain helpers are in ``helpers
 * ``servers`` starts the demo configurations a test asks for and stops them when it ends.
 * ``browser`` is one headless Chromium for the session; every test gets a fresh context
   (``demo`` fixture), so cookies and localStorage never leak between tests.
+  ``other_demo`` is a second fresh context: another browser of the same user, or an attacker.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -41,10 +43,22 @@ def browser() -> Iterator[Any]:
         playwright.stop()
 
 
-@pytest.fixture
-def demo(browser: Any) -> Iterator[DemoPage]:
+@contextmanager
+def fresh_context(browser: Any) -> Iterator[DemoPage]:
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     try:
         yield DemoPage(context)
     finally:
         context.close()
+
+
+@pytest.fixture
+def demo(browser: Any) -> Iterator[DemoPage]:
+    with fresh_context(browser) as page:
+        yield page
+
+
+@pytest.fixture
+def other_demo(browser: Any) -> Iterator[DemoPage]:
+    with fresh_context(browser) as page:
+        yield page

@@ -43,13 +43,14 @@ CHROMIUM_ARGS = (
 )
 
 _CONFIGS: dict[str, dict[str, Any]] = {
-    # The demo's own defaults (15 min access tokens, 5 min implicit-refresh window).
+    # The demo's own defaults (15 min access tokens, 5 min implicit-refresh window,
+    # revocations in memory, refresh token rotation).
     "default": {"TESTING": True},
     # Short-lived access cookie, refreshed implicitly in its last 2 seconds.
     "short": {
         "TESTING": True,
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=3),
-        "DEMO_REFRESH_WINDOW": timedelta(seconds=2),
+        "JWT_IMPLICIT_REFRESH": timedelta(seconds=2),
     },
     # Cookies marked Secure (what production over https uses).
     "secure": {"TESTING": True, "JWT_COOKIE_SECURE": True},
@@ -146,6 +147,20 @@ class DemoPage:
     def cookies(self) -> dict[str, dict[str, Any]]:
         """The browser's cookie jar for this context, by cookie name."""
         return {cookie["name"]: cookie for cookie in self.context.cookies()}
+
+    def put_cookies(self, *cookies: dict[str, Any]) -> None:
+        """Put cookies (as :meth:`cookies` returned them, maybe from another context) in the jar."""
+        self.context.add_cookies(list(cookies))
+
+    def send_bearer(self, url: str, token: str, method: str = "GET") -> tuple[int, Any]:
+        """Send ``token`` as a Bearer header from outside the page (Playwright's request API).
+
+        The request also carries this context's cookies: the header, looked at first, wins.
+        """
+        response = self.context.request.fetch(
+            url, method=method, headers={"Authorization": f"Bearer {token}"}
+        )
+        return response.status, response.json()
 
     def document_cookie(self) -> str:
         return str(self.page.evaluate("document.cookie"))

@@ -9,6 +9,7 @@ Fixtures (servers, browser, the ``demo`` page) are in ``conftest.py``, plain hel
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import shutil
 import socket
@@ -162,7 +163,7 @@ def test_refresh_cookie_path_and_samesite_are_honoured_by_the_browser(
     assert f"{REFRESH_COOKIE}=" not in sent  # ... while the refresh token stays on /refresh
 
     with demo.page.expect_request("**/refresh") as refresh_request:
-        refreshed = demo.press("Refresh")
+        refreshed = demo.press("Refresh (rotating)")
     assert (refreshed.status, refreshed.ok) == ("200", True)
     assert f"{REFRESH_COOKIE}=" in (refresh_request.value.header_value("cookie") or "")
 
@@ -240,23 +241,58 @@ def test_only_headers_rejects_a_cookie_only_request(demo: DemoPage, servers: Ser
     assert header.json()["location"] == "headers"
 
 
-def test_refresh_cookie_issues_a_new_access_cookie(demo: DemoPage, servers: Servers) -> None:
+def test_rotating_refresh_issues_new_access_and_refresh_cookies_in_the_same_session(
+    demo: DemoPage, servers: Servers
+) -> None:
     demo.open(servers.url("default"))
-    assert demo.press("Refresh").status == "401"  # no refresh cookie yet
+    assert demo.press("Refresh (rotating)").status == "401"  # no refresh cookie yet
 
     demo.press("Log in (cookies)")
-    before = demo.cookies()
+    jars = [demo.cookies()]
+    session = jwt_claims(jars[0][REFRESH_COOKIE]["value"])["sid"]
+    for _ in range(2):
+        entry = demo.press("Refresh (rotating)")
+        assert (entry.status, entry.ok) == ("200", True)
+        assert entry.json()["location"] == "cookies"
+        assert entry.json()["session"] == session[:8]
+        jars.append(demo.cookies())
 
-    entry = demo.press("Refresh")
-    assert (entry.status, entry.ok) == ("200", True)
-    assert entry.json()["location"] == "cookies"
+    for before, after in itertools.pairwise(jars):
+        for cookie, csrf, kind in (
+            (ACCESS_COOKIE, ACCESS_CSRF, "access"),
+            (REFRESH_COOKIE, REFRESH_CSRF, "refresh"),
+        ):
+            token = after[cookie]["value"]
+            assert token != before[cookie]["value"], cookie
+            claims = jwt_claims(token)
+            assert (claims["type"], claims["sid"]) == (kind, session)
+            assert after[csrf]["value"] == claims["csrf"]
+    assert demo.press("Call via cookie").status == "200"
 
-    after = demo.cookies()
-    new_access = after[ACCESS_COOKIE]["value"]
-    assert new_access != before[ACCESS_COOKIE]["value"]
-    assert jwt_claims(new_access)["type"] == "access"
-    assert after[ACCESS_CSRF]["value"] == jwt_claims(new_access)["csrf"]
-    assert after[REFRESH_COOKIE]["value"] == before[REFRESH_COOKIE]["value"]
+
+def test_a_replayed_refresh_token_is_refused_and_ends_the_session(
+    demo: DemoPage, other_demo: DemoPage, servers: Servers
+) -> None:
+    url = servers.url("default")
+    demo.open(url)
+    demo.press("Log in (cookies)")
+    stolen = demo.cookies()  # what an attacker copies now: the first refresh token
+    assert demo.press("Refresh (rotating)").status == "200"
+    assert demo.press("Refresh (rotating)").status == "200"
+    assert demo.press("Call via cookie").status == "200"
+
+    # Another browser replays the first (spent) refresh token: refused, and the whole
+    # session is revoked, so the victim's current tokens stop working too.
+    other_demo.put_cookies(stolen[REFRESH_COOKIE], stolen[REFRESH_CSRF])
+    other_demo.open(url)
+    replay = other_demo.press("Refresh (rotating)")
+    assert (replay.status, message(replay)) == ("401", "Token has been revoked")
+    assert ACCESS_COOKIE not in other_demo.cookies()
+
+    for button in ("Call via cookie", "Refresh (rotating)"):
+        entry = demo.press(button)
+        assert (entry.status, message(entry)) == ("401", "Token has been revoked"), button
+    assert demo.press("Log in (cookies)").status == "200"  # a new login is a new session
     assert demo.press("Call via cookie").status == "200"
 
 
@@ -271,9 +307,87 @@ def test_logout_removes_the_cookies_and_protected_calls_fail(demo: DemoPage, ser
     assert demo.document_cookie() == ""
     assert demo.state("cookies") == "none"
 
-    for button in ("Call via cookie", "Cookie GET (no CSRF needed)", "Refresh"):
+    for button in ("Call via cookie", "Cookie GET (no CSRF needed)", "Refresh (rotating)"):
         entry = demo.press(button)
         assert (entry.status, entry.ok) == ("401", False), button
+
+
+def test_logout_revokes_the_session_so_its_tokens_are_refused_wherever_sent(
+    demo: DemoPage, servers: Servers
+) -> None:
+    url = servers.url("default")
+    demo.open(url)
+    demo.press("Log in (cookies)")
+    jar = demo.cookies()
+    access = jar[ACCESS_COOKIE]["value"]
+    assert demo.send_bearer(url + "/protected", access)[0] == 200  # the cookie's token, as a header
+
+    logout = demo.press("Log out")
+    session = jwt_claims(access)["sid"]
+    assert (logout.status, message(logout)) == (
+        "200",
+        f"logged out: session {session[:8]} revoked, cookies removed",
+    )
+    assert not set(demo.cookies()) & JWT_COOKIES
+
+    # Copies of the session's tokens kept elsewhere are refused: the access token as a
+    # header, the refresh token put back as a cookie.
+    assert demo.send_bearer(url + "/protected", access) == (401, {"msg": "Token has been revoked"})
+    demo.put_cookies(jar[ACCESS_COOKIE], jar[ACCESS_CSRF], jar[REFRESH_COOKIE], jar[REFRESH_CSRF])
+    for button in ("Call via cookie", "Refresh (rotating)"):
+        entry = demo.press(button)
+        assert (entry.status, message(entry)) == ("401", "Token has been revoked"), button
+
+
+def test_logout_with_a_header_token_ends_that_tokens_session(demo: DemoPage, servers: Servers) -> None:
+    demo.open(servers.url("default"))
+    demo.press("Log in (token)")
+    assert demo.press("Call via header").status == "200"
+
+    with demo.page.expect_request("**/logout") as logout_request:
+        logout = demo.press("Log out")  # no cookie session: the stored token is sent
+    assert (logout.status, logout.ok) == ("200", True)
+    assert (logout_request.value.header_value("authorization") or "").startswith("Bearer ey")
+    assert demo.local_token() is not None  # kept by the page, to show it refused
+
+    for button in ("Call via header", "Call via query string", "Call via JSON body"):
+        entry = demo.press(button)
+        assert (entry.status, message(entry)) == ("401", "Token has been revoked"), button
+
+
+def test_logout_everywhere_ends_the_users_sessions_in_other_browsers(
+    demo: DemoPage, other_demo: DemoPage, servers: Servers
+) -> None:
+    url = servers.url("default")
+    laptop, phone = demo.open(url), other_demo.open(url)
+    for browser in (laptop, phone):
+        assert browser.press("Log in (cookies)").status == "200"
+    phone.page.fill("#username", "bob")
+    phone.press("Log in (token)")  # bob's token now in the phone's localStorage ...
+    bob = phone.local_token()
+    assert bob is not None and jwt_claims(bob)["sub"] == "bob"
+    phone.page.fill("#username", "alice")
+    for browser in (laptop, phone):
+        assert browser.press("Call via cookie").status == "200"
+
+    everywhere = laptop.press("Log out everywhere")
+    assert (everywhere.status, message(everywhere)) == (
+        "200",
+        "logged out everywhere: every token of alice so far is revoked",
+    )
+    assert not set(laptop.cookies()) & JWT_COOKIES
+
+    for button in ("Call via cookie", "Refresh (rotating)"):
+        entry = phone.press(button)
+        assert (entry.status, message(entry)) == ("401", "Token has been revoked"), button
+    assert phone.press("Call via header").status == "200"  # ... and bob is still logged in
+
+    # The phone's log out still clears its dead cookies; a new login works again.
+    logout = phone.press("Log out")
+    assert (logout.status, message(logout)) == ("200", "no live session: cookies removed")
+    assert not set(phone.cookies()) & JWT_COOKIES
+    assert phone.press("Log in (cookies)").status == "200"
+    assert phone.press("Call via cookie").status == "200"
 
 
 def test_get_with_a_json_body_is_the_browsers_own_type_error(demo: DemoPage, servers: Servers) -> None:
@@ -303,7 +417,8 @@ def test_short_lived_access_cookie_is_refreshed_implicitly_near_expiry(
     # Server config "short": access tokens live 3 s, refreshed in their last 2 s.
     demo.open(servers.url("short"))
     demo.press("Log in (cookies)")
-    first = demo.cookies()[ACCESS_COOKIE]["value"]
+    jar_before = demo.cookies()
+    first = jar_before[ACCESS_COOKIE]["value"]
     first_exp = jwt_claims(first)["exp"]
 
     # Inside the 2 s window, before expiry; requests can only arrive late, so go early.
@@ -316,11 +431,33 @@ def test_short_lived_access_cookie_is_refreshed_implicitly_near_expiry(
     second = jar[ACCESS_COOKIE]["value"]
     assert second != first
     assert jwt_claims(second)["exp"] > first_exp
+    assert jwt_claims(second)["sid"] == jwt_claims(first)["sid"]  # the same session
     assert jar[ACCESS_CSRF]["value"] == jwt_claims(second)["csrf"]
+    assert jar[REFRESH_COOKIE]["value"] == jar_before[REFRESH_COOKIE]["value"]
 
     sleep_until(first_exp + 0.1)  # the first token is now expired, the second is not
     later = demo.press("Call via cookie")
     assert (later.status, later.ok) == ("200", True)
+
+
+def test_logout_with_an_expired_access_cookie_still_ends_the_session(
+    demo: DemoPage, servers: Servers
+) -> None:
+    url = servers.url("short")
+    demo.open(url)
+    demo.press("Log in (cookies)")
+    jar = demo.cookies()
+    sleep_until(jwt_claims(jar[ACCESS_COOKIE]["value"])["exp"] + 0.1)
+    expired = demo.press("Call via cookie")
+    assert (expired.status, message(expired)) == ("401", "Token has expired")
+
+    logout = demo.press("Log out")  # verified but expired: its session is revoked all the same
+    assert (logout.status, logout.ok) == ("200", True)
+    assert message(logout).startswith("logged out: session ")
+    assert not set(demo.cookies()) & JWT_COOKIES
+    demo.put_cookies(jar[REFRESH_COOKIE], jar[REFRESH_CSRF])
+    refresh = demo.press("Refresh (rotating)")
+    assert (refresh.status, message(refresh)) == ("401", "Token has been revoked")
 
 
 # --- the page as a whole ------------------------------------------------------------
@@ -338,9 +475,11 @@ ALL_FLOWS = [
     ("Cookie POST with wrong CSRF", "401"),
     ("Call /only_headers (cookie only)", "401"),
     ("Call /only_headers", "200"),
-    ("Refresh", "200"),
+    ("Refresh (rotating)", "200"),
     ("Log out", "200"),
     ("Call via cookie", "401"),
+    ("Log out everywhere", "200"),  # no cookie session left: the stored token's user
+    ("Call via header", "401"),
 ]
 
 
@@ -402,7 +541,7 @@ def test_make_demo_command_serves_the_page(demo: DemoPage) -> None:
                 time.sleep(0.1)
         demo.open(url)
         assert demo.page.title() == "Flask-JWT-Guard demo"
-        assert demo.page.locator("button[data-action]").count() == 15
+        assert demo.page.locator("button[data-action]").count() == 16
         demo.press("Log in (cookies)")
         assert demo.press("Call via cookie").status == "200"
     finally:

@@ -117,6 +117,16 @@ function jsonOptions(method, payload, extra = {}) {
   };
 }
 
+// The log-out buttons end the cookie session when there is one, else the stored token's.
+// The stored token is kept, so that calling with it afterwards shows it refused.
+function sessionRequest() {
+  const csrf = readCookie("csrf_access_token");
+  if (csrf) return { method: "POST", headers: { "X-CSRF-TOKEN": csrf }, credentials: "same-origin" };
+  const token = storedToken();
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  return { method: "POST", headers, credentials: "omit" };
+}
+
 // Token flows leave cookies out (credentials: "omit") so each call shows one location.
 const actions = {
   async "login-token"() {
@@ -170,12 +180,14 @@ const actions = {
   refresh() {
     const csrf = readCookie("csrf_refresh_token");
     const headers = csrf ? { "X-CSRF-TOKEN": csrf } : {};
-    return call("refresh", "Refresh", "/refresh",
+    return call("refresh", "Refresh (rotating)", "/refresh",
       { method: "POST", headers, credentials: "same-origin" });
   },
   logout() {
-    return call("logout", "Log out", "/logout_with_cookies",
-      { method: "POST", credentials: "same-origin" });
+    return call("logout", "Log out", "/logout", sessionRequest());
+  },
+  "logout-everywhere"() {
+    return call("logout-everywhere", "Log out everywhere", "/logout_everywhere", sessionRequest());
   },
   "only-headers-header"() {
     const headers = {};
