@@ -11,11 +11,15 @@ Nothing here imports Flask.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from jwt.algorithms import get_default_algorithms
-from jwt.exceptions import InvalidKeyError
+from jwt.api_jwk import PyJWK
+from jwt.exceptions import InvalidKeyError, PyJWKError
 
 from .exceptions import UnusableKeyError
 
@@ -88,6 +92,11 @@ class Key:
         digest = HMAC_DIGESTS.get(algorithm)
         if digest is not None:
             return hmac.compare_digest(hmac.digest(prepared, signing_input, digest), signature)
+        if hasattr(prepared, "private_bytes"):  # a private key (a key set) verifies with its public half
+            public = self._prepared.get(f"{algorithm}/public")
+            if public is None:
+                public = self._prepared[f"{algorithm}/public"] = prepared.public_key()
+            prepared = public
         return bool(_ALGORITHMS[algorithm].verify(signing_input, prepared, signature))
 
 
@@ -147,3 +156,79 @@ class KeyCache:
                 self._keys.clear()
             key = self._keys[material] = Key(material)
         return key
+
+
+# --------------------------------------------------------------------------- JWK
+
+
+#: The algorithm a JWK without ``alg`` is used with, by key type and curve.
+_DEFAULT_ALG = {
+    ("RSA", None): "RS256",
+    ("EC", "P-256"): "ES256",
+    ("EC", "P-384"): "ES384",
+    ("EC", "P-521"): "ES512",
+    ("OKP", "Ed25519"): "EdDSA",
+}
+#: JWK members that only private keys have; a public JWK Set never carries them.
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
+def key_from_jwk(jwk: Mapping[str, Any], *, require_alg: bool = True, public_only: bool = False) -> Key:
+    """A :class:`Key` pinned to its JWK's ``alg``, with its ``kid``.
+
+    :param require_alg: refuse a JWK without ``alg`` (our own key sets); otherwise
+        (a provider's public set) the algorithm follows from ``kty``/``crv``.
+    :param public_only: refuse a JWK with private members (a remote set must not have them).
+    :raises UnusableKeyError: a malformed JWK, an unsupported or missing ``alg``, a missing ``kid``.
+    """
+    if not isinstance(jwk, Mapping):
+        raise UnusableKeyError("A JWK must be a JSON object")
+    kid, alg = jwk.get("kid"), jwk.get("alg")
+    if not isinstance(kid, str) or not kid:
+        raise UnusableKeyError("Every JWK needs a kid")
+    if public_only and PRIVATE_MEMBERS & set(jwk):
+        raise UnusableKeyError(f"JWK {kid!r} has private members")
+    if alg is None and not require_alg:
+        kty, crv = str(jwk.get("kty")), jwk.get("crv")
+        alg = _DEFAULT_ALG.get((kty, None if kty == "RSA" else str(crv)))
+    if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
+        raise UnusableKeyError(f"JWK {kid!r} needs a supported alg, not {alg!r}")
+    try:
+        material = PyJWK(dict(jwk), algorithm=alg).key
+    except (PyJWKError, InvalidKeyError, ValueError, TypeError, KeyError) as err:
+        raise UnusableKeyError(f"JWK {kid!r} cannot be used: {err}") from err
+    return Key(material, algorithm=alg, kid=kid)
+
+
+def public_jwk(key: Key) -> dict[str, Any] | None:
+    """The public JWK of ``key`` (``kid``, ``alg``, ``use``), or ``None`` for a shared secret."""
+    if key.algorithm is None or is_hmac(key.algorithm):
+        return None
+    material = key.material
+    public = material.public_key() if hasattr(material, "private_bytes") else material
+    jwk = _ALGORITHMS[key.algorithm].to_jwk(public, as_dict=True)
+    members = {name: value for name, value in jwk.items() if name not in PRIVATE_MEMBERS}
+    members.update(kid=key.kid, alg=key.algorithm, use="sig")
+    return members
+
+
+def load_key_set(value: Any) -> KeySet:
+    """A :class:`KeySet` from a JWK Set: a dict, a JSON string, or the path of a JSON file.
+
+    Every key needs ``kid`` and ``alg``; the first one signs.
+
+    :raises UnusableKeyError: saying what is wrong.
+    """
+    if isinstance(value, str | os.PathLike) and not str(value).lstrip().startswith("{"):
+        try:
+            value = Path(value).read_text(encoding="utf-8")
+        except OSError as err:
+            raise UnusableKeyError(f"Cannot read the key set file: {err}") from err
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value)
+        except ValueError as err:
+            raise UnusableKeyError(f"The key set is not JSON: {err}") from err
+    if not isinstance(value, Mapping) or not isinstance(value.get("keys"), list):
+        raise UnusableKeyError('A JWK Set is an object with a "keys" list')
+    return KeySet(key_from_jwk(jwk) for jwk in value["keys"])

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 
-from .context import current_state, current_user_context_processor
+from .context import current_state, current_user_context_processor, state_of
 from .exceptions import (
     ConfigurationError,
     CSRFError,
@@ -24,6 +24,7 @@ from .exceptions import (
     UserClaimsVerificationError,
     UserLookupError,
 )
+from .keys import public_jwk
 from .sessions import refresh_expiring_cookie
 from .settings import DEFAULTS
 from .state import EXTENSION_KEY, JWTState, Loaders
@@ -175,6 +176,9 @@ class JWTManager:
         app.extensions[EXTENSION_KEY] = state
         self.register_error_handler(app)
         app.after_request(refresh_expiring_cookie)  # does nothing unless JWT_IMPLICIT_REFRESH is set
+        rule = app.config["JWT_JWKS_URL_RULE"]
+        if rule:
+            app.add_url_rule(rule, "jwt_guard_jwks", self._serve_jwks, methods=["GET"])
         if add_context_processor:
             app.context_processor(current_user_context_processor)
 
@@ -266,6 +270,25 @@ class JWTManager:
         return self._set("user_lookup", callback)
 
     # ------------------------------------------------------------------ errors
+
+    def jwks(self, app: Flask | None = None) -> dict[str, Any]:
+        """The public JWK Set of ``JWT_SIGNING_KEYS`` (of the current app by default).
+
+        Public members only: never ``d``, ``p``, ``q``, ``dp``, ``dq``, ``qi`` or ``k``;
+        shared-secret (HS*) keys are left out. The same dict ``JWT_JWKS_URL_RULE`` serves.
+
+        .. versionadded:: 0.2
+        """
+        state = state_of(app) if app is not None else current_state()
+        key_set = state.settings.key_set
+        keys = [public_jwk(key) for key in key_set.keys] if key_set is not None else []
+        return {"keys": [jwk for jwk in keys if jwk is not None]}
+
+    def _serve_jwks(self) -> ResponseReturnValue:
+        response = jsonify(self.jwks())
+        max_age = current_state().settings.jwks_max_age
+        response.headers["Cache-Control"] = f"public, max-age={max_age}"
+        return response
 
     def register_error_handler(self, target: Any) -> None:
         """Answer this extension's request errors on ``target``: an app, a blueprint, or an API.

@@ -24,7 +24,7 @@ from operator import itemgetter
 from typing import Any
 
 from .exceptions import ConfigurationError, UnusableKeyError
-from .keys import SUPPORTED_ALGORITHMS, Key, is_hmac
+from .keys import SUPPORTED_ALGORITHMS, Key, KeySet, is_hmac, load_key_set
 from .revocation import is_store, scheme_of
 from .tokens import DecodeOptions
 
@@ -93,6 +93,14 @@ DEFAULTS: dict[str, Any] = {
     "JWT_REVOCATION_FAIL_OPEN": False,
     "JWT_REFRESH_TOKEN_ROTATION": False,
     "JWT_IMPLICIT_REFRESH": None,
+    # Keys: key sets with kid rotation, a JWKS endpoint, tokens from an OpenID provider.
+    "JWT_SIGNING_KEYS": None,
+    "JWT_JWKS_URL_RULE": None,
+    "JWT_JWKS_MAX_AGE": 300,
+    "JWT_OIDC_ISSUER": None,
+    "JWT_JWKS_URI": None,
+    "JWT_JWKS_MIN_REFRESH_INTERVAL": 60,
+    "JWT_JWKS_ALLOW_HTTP": False,
 }
 
 #: The keys a settings object depends on: ours plus three of Flask's.
@@ -141,6 +149,16 @@ class RevocationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteKeysSettings:
+    """Where the keys of tokens made elsewhere (an OpenID provider) come from."""
+
+    issuer: str | None
+    jwks_uri: str | None
+    min_refresh_interval: float
+    allow_http: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The validated ``JWT_*`` configuration of one app."""
 
@@ -172,6 +190,11 @@ class Settings:
     strict: bool
     decode_options: DecodeOptions
     revocation: RevocationSettings
+    #: ``JWT_SIGNING_KEYS``: the first key signs, all verify, found by ``kid``.
+    key_set: KeySet | None
+    #: ``JWT_OIDC_ISSUER``/``JWT_JWKS_URI``: keys fetched from a provider.
+    remote_keys: RemoteKeysSettings | None
+    jwks_max_age: int
 
     def of(self, refresh: bool) -> TokenTypeSettings:
         """The settings of refresh tokens (``refresh=True``) or of access tokens."""
@@ -333,6 +356,45 @@ def _keys(config: Mapping[str, Any], algorithm: str) -> tuple[Key | None, Key | 
     return signing, verification, error
 
 
+_KEY_OPTIONS = ("JWT_SECRET_KEY", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY")
+
+
+def _key_set(config: Mapping[str, Any]) -> KeySet | None:
+    value = config["JWT_SIGNING_KEYS"]
+    if value is None:
+        return None
+    clash = [name for name in _KEY_OPTIONS if config[name]]
+    if clash:
+        raise _fail("JWT_SIGNING_KEYS", f"and {', '.join(clash)} cannot be used together: choose one")
+    try:
+        return load_key_set(value)
+    except UnusableKeyError as err:
+        raise _fail("JWT_SIGNING_KEYS", f"is not a usable JWK Set: {err}") from err
+
+
+def _remote_keys(config: Mapping[str, Any]) -> RemoteKeysSettings | None:
+    issuer = _optional_str(config, "JWT_OIDC_ISSUER")
+    jwks_uri = _optional_str(config, "JWT_JWKS_URI")
+    if issuer is None and jwks_uri is None:
+        return None
+    for needed in ("JWT_DECODE_ISSUER", "JWT_DECODE_AUDIENCE"):
+        if config[needed] is None:
+            raise _fail(needed, "must be set to accept tokens from JWT_OIDC_ISSUER or JWT_JWKS_URI")
+    interval = config["JWT_JWKS_MIN_REFRESH_INTERVAL"]
+    if isinstance(interval, timedelta):
+        interval = interval.total_seconds()
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 <= interval <= 86400:
+        raise _fail(
+            "JWT_JWKS_MIN_REFRESH_INTERVAL", f"must be seconds (or a timedelta) up to a day, not {interval!r}"
+        )
+    return RemoteKeysSettings(
+        issuer=issuer,
+        jwks_uri=jwks_uri,
+        min_refresh_interval=float(interval),
+        allow_http=_as_bool(config, "JWT_JWKS_ALLOW_HTTP"),
+    )
+
+
 def _token_types(config: Mapping[str, Any], strict: bool) -> tuple[TokenTypeSettings, TokenTypeSettings]:
     def cookie(name_key: str, path_key: str, httponly: bool) -> CookieSpec:
         name, path = _as_str(config, name_key), _as_str(config, path_key)
@@ -421,6 +483,18 @@ def _revocation(
     )
 
 
+def _jwks_max_age(config: Mapping[str, Any]) -> int:
+    value = config["JWT_JWKS_MAX_AGE"]
+    if type(value) is not int or value < 0:
+        raise _fail("JWT_JWKS_MAX_AGE", f"must be a number of seconds, not {value!r}")
+    rule = config["JWT_JWKS_URL_RULE"]
+    if rule is not None and (not isinstance(rule, str) or not rule.startswith("/")):
+        raise _fail(
+            "JWT_JWKS_URL_RULE", f'must be None or a URL rule such as "/.well-known/jwks.json", not {rule!r}'
+        )
+    return value
+
+
 def _max_token_size(config: Mapping[str, Any]) -> int:
     size = config["JWT_MAX_TOKEN_SIZE"]
     if type(size) is not int or size < 64:
@@ -435,7 +509,20 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
     """
     strict = _as_bool(config, "JWT_STRICT")
     algorithm, decode_algorithms = _algorithms(config)
-    signing_key, verification_key, key_error = _keys(config, algorithm)
+    key_set, remote_keys = _key_set(config), _remote_keys(config)
+    signing_key: Key | None
+    verification_key: Key | None
+    if key_set is not None:
+        # Each key's alg decides: the first key signs with its own.
+        signing_key = verification_key = key_set.signing_key
+        algorithm, key_error = str(signing_key.algorithm), ""
+        decode_algorithms = frozenset(str(key.algorithm) for key in key_set.keys)
+    elif remote_keys is not None:
+        signing_key = verification_key = None
+        key_error = "Tokens are verified with keys from JWT_OIDC_ISSUER/JWT_JWKS_URI; nothing here signs"
+        decode_algorithms = frozenset(name for name in SUPPORTED_ALGORITHMS if not is_hmac(name))
+    else:
+        signing_key, verification_key, key_error = _keys(config, algorithm)
     access, refresh = _token_types(config, strict)
     cookie_secure = _as_bool(config, "JWT_COOKIE_SECURE")
     cookie_domain = _optional_str(config, "JWT_COOKIE_DOMAIN", empty_is_none=True)
@@ -483,6 +570,9 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
             require_type=strict,
         ),
         revocation=_revocation(config, access, refresh, leeway),
+        key_set=key_set,
+        remote_keys=remote_keys,
+        jwks_max_age=_jwks_max_age(config),
     )
     _check_security(settings, config)
     return settings
@@ -520,7 +610,7 @@ def _check_security(settings: Settings, config: Mapping[str, Any]) -> None:
             "Set it to True in production"
         )
     families = {is_hmac(alg) for alg in settings.decode_algorithms}
-    if len(families) > 1:
+    if len(families) > 1 and settings.key_set is None:  # a key set pins each key to its alg
         problems.append(
             "JWT_DECODE_ALGORITHMS mixes HMAC and asymmetric algorithms "
             f"({sorted(settings.decode_algorithms)}); keep one family (RFC 8725, 3.1)"

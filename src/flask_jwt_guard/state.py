@@ -26,6 +26,7 @@ from .exceptions import (
     DecodeError,
     ExpiredSignatureError,
     InvalidSignatureError,
+    InvalidTokenError,
     RevocationStoreUnavailable,
     TokenCreationError,
 )
@@ -52,6 +53,8 @@ SESSION_CLAIM = "sid"
 #: The claim carrying the identity's generation when the token was made (see revoke_all).
 GENERATION_CLAIM = "gen"
 logger = logging.getLogger("flask_jwt_guard")
+#: Seconds a fetch of a provider's keys (discovery, JWK Set) may take.
+JWKS_FETCH_TIMEOUT = 2.0
 
 
 class RevocationCheck(NamedTuple):
@@ -92,6 +95,7 @@ class JWTState:
     """
 
     __slots__ = (
+        "_remote",
         "defaulted_keys",
         "_keys",
         "_minted",
@@ -116,6 +120,7 @@ class JWTState:
         self._store: tuple[Any, RevocationStore] | None = None  # (spec, opened store)
         self._store_lock = threading.Lock()
         self._outage = False
+        self._remote: tuple[Any, Any] | None = None  # (spec, RemoteJWKS)
         #: The ``JWT_*`` keys that ``init_app`` filled with their defaults (the app did not set them).
         self.defaulted_keys: frozenset[str] = frozenset()
 
@@ -251,6 +256,14 @@ class JWTState:
             if not material:  # e.g. an unknown "kid": the token's fault, not the server's
                 raise InvalidSignatureError("Signature verification failed")
             key = self._keys.get(material)
+        elif settings.key_set is not None:
+            key = settings.key_set.get(parsed.header.get("kid"))
+            if key is None:  # a dropped key, or a kid nobody issued
+                raise InvalidTokenError("Unknown key ID (kid)")
+        elif settings.remote_keys is not None:
+            key = self.remote_key(parsed.header.get("kid"), settings)
+            if key is None:
+                raise InvalidTokenError("Unknown key ID (kid)")
         elif settings.verification_key is not None:
             key = settings.verification_key
         else:
@@ -267,6 +280,32 @@ class JWTState:
         if expired:
             raise ExpiredSignatureError("Signature has expired", header, claims)
         return header, claims
+
+    def remote_key(self, kid: Any, settings: Settings) -> Key | None:
+        """The provider's key for ``kid`` (fetched, cached and refreshed by :class:`RemoteJWKS`)."""
+        from .jwks import RemoteJWKS
+
+        remote = settings.remote_keys
+        if remote is None or not isinstance(kid, str):
+            return None
+        spec = (remote.issuer, remote.jwks_uri, remote.allow_http)
+        current = self._remote
+        if current is None or current[0] != spec:
+            with self._store_lock:
+                current = self._remote
+                if current is None or current[0] != spec:
+                    client = RemoteJWKS(
+                        jwks_uri=remote.jwks_uri,
+                        issuer=remote.issuer,
+                        min_refresh_interval=remote.min_refresh_interval,
+                        timeout=JWKS_FETCH_TIMEOUT,
+                        allow_http=remote.allow_http,
+                        clock=lambda: self.clock(),
+                    )
+                    current = self._remote = (spec, client)
+        client = current[1]
+        client.min_refresh_interval = remote.min_refresh_interval  # a config change applies now
+        return client.get(kid)
 
     def is_fresh(self, claims: JWTData) -> bool:
         """Whether a verified token is fresh now.
