@@ -256,14 +256,12 @@ class JWTState:
             if not material:  # e.g. an unknown "kid": the token's fault, not the server's
                 raise InvalidSignatureError("Signature verification failed")
             key = self._keys.get(material)
-        elif settings.key_set is not None:
-            key = settings.key_set.get(parsed.header.get("kid"))
-            if key is None:  # a dropped key, or a kid nobody issued
+        elif settings.key_set is not None or settings.remote_keys is not None:
+            kid = parsed.header.get("kid")
+            found = settings.key_set.get(kid) if settings.key_set else self.remote_key(kid, settings)
+            if found is None:  # a dropped key, or a kid nobody issued
                 raise InvalidTokenError("Unknown key ID (kid)")
-        elif settings.remote_keys is not None:
-            key = self.remote_key(parsed.header.get("kid"), settings)
-            if key is None:
-                raise InvalidTokenError("Unknown key ID (kid)")
+            key = found
         elif settings.verification_key is not None:
             key = settings.verification_key
         else:
