@@ -390,3 +390,38 @@ def test_app_without_jwt_manager() -> None:
     bare = Flask("bare")
     result = CliRunner().invoke(jwt_cli, ["create-token", "x"], obj=ScriptInfo(create_app=lambda: bare))
     assert result.exit_code == 1 and "The app 'bare' has no JWTManager" in result.stderr
+
+
+# --------------------------------------------------------------------------- keys (issue 11)
+
+
+def test_keygen_rotate_jwks(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flask_jwt_guard.cli import jwt_cli
+    from flask_jwt_guard.keys import PRIVATE_MEMBERS, load_key_set
+
+    runner = CliRunner()
+    made = runner.invoke(jwt_cli, ["keygen", "--alg", "ES256", "--kid", "2026-11"])
+    assert made.exit_code == 0, made.output
+    path = tmp_path / "keys.json"
+    path.write_text(made.stdout)
+    assert [key.kid for key in load_key_set(path).keys] == ["2026-11"]
+
+    rotated = runner.invoke(jwt_cli, ["rotate", str(path), "--alg", "EdDSA", "--kid", "2026-12"])
+    assert rotated.exit_code == 0, rotated.output
+    keys = load_key_set(path)
+    assert [(key.kid, key.algorithm) for key in keys.keys] == [("2026-12", "EdDSA"), ("2026-11", "ES256")]
+    again = runner.invoke(jwt_cli, ["rotate", str(path), "--kid", "2026-12"])
+    assert again.exit_code == 1 and "already" in again.output
+
+    public = runner.invoke(jwt_cli, ["jwks", str(path)])
+    assert public.exit_code == 0
+    served = json.loads(public.stdout)["keys"]
+    assert [jwk["kid"] for jwk in served] == ["2026-12", "2026-11"]
+    assert all(not PRIVATE_MEMBERS & set(jwk) for jwk in served)
+
+    thumb = runner.invoke(jwt_cli, ["keygen", "--alg", "RS256"])
+    assert json.loads(thumb.stdout)["keys"][0]["kid"]  # the RFC 7638 thumbprint when no --kid
+    bad = runner.invoke(jwt_cli, ["keygen", "--alg", "HS256"])
+    assert bad.exit_code == 2  # not a choice: HMAC secrets are random bytes, not JWKs

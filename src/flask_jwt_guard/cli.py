@@ -21,6 +21,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import click
@@ -29,9 +30,15 @@ from flask.cli import ScriptInfo
 
 from . import tokens
 from .context import current_state
-from .exceptions import ConfigurationError, ExpiredSignatureError, JWTExtendedException
+from .exceptions import ConfigurationError, ExpiredSignatureError, JWTExtendedException, UnusableKeyError
 from .issuing import create_access_token, create_refresh_token
-from .keys import is_hmac
+from .keys import (
+    GENERATED_ALGORITHMS,
+    generate_jwk,
+    is_hmac,
+    load_key_set,
+    public_key_set,
+)
 from .sessions import revoke_all_tokens, revoke_session, revoke_token
 from .settings import DEFAULTS, JWTGuardSecurityWarning, build_settings
 from .state import GENERATION_CLAIM, SESSION_CLAIM, JWTState
@@ -506,3 +513,68 @@ def check_config(as_json: bool) -> None:
             click.echo(f"  - {problem}")
     else:
         click.echo("Security warnings: none")
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _key_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except UnusableKeyError as err:
+            raise click.ClickException(str(err)) from None
+
+    return wrapper
+
+
+_ALG_OPTION = click.option(
+    "--alg",
+    "algorithm",
+    type=click.Choice(GENERATED_ALGORITHMS),
+    default="ES256",
+    show_default=True,
+    help="The new key's algorithm.",
+)
+
+
+@jwt_cli.command("keygen")
+@_ALG_OPTION
+@click.option("--kid", help="The key id (default: the key's RFC 7638 thumbprint).")
+@_key_errors
+def keygen(algorithm: str, kid: str | None) -> None:
+    """Print a new private JWK Set of one key, for JWT_SIGNING_KEYS.
+
+    Keep it secret: it holds the private key.
+    """
+    click.echo(json.dumps({"keys": [generate_jwk(algorithm, kid)]}, indent=2))
+
+
+@jwt_cli.command("rotate")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_ALG_OPTION
+@click.option("--kid", help="The new key's id (default: its thumbprint).")
+@_key_errors
+def rotate(path: str, algorithm: str, kid: str | None) -> None:
+    """Put a new key first in the JWK Set at PATH (it signs from now on; the others still verify).
+
+    Drop the old key once the tokens it signed have expired.
+    """
+    current = load_key_set(path)  # a set this library accepts, before anything is written
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    new = generate_jwk(algorithm, kid)
+    if new["kid"] in current.by_kid:
+        raise click.ClickException(f"kid {new['kid']!r} is already in {path}")
+    data["keys"].insert(0, new)
+    load_key_set(data)
+    Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"{path}: {new['kid']} ({algorithm}) now signs; {len(data['keys'])} keys verify", err=True)
+
+
+@jwt_cli.command("jwks")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_key_errors
+def jwks(path: str) -> None:
+    """Print the public JWK Set of the private set at PATH (what JWT_JWKS_URL_RULE serves)."""
+    click.echo(json.dumps(public_key_set(path), indent=2))

@@ -10,6 +10,8 @@ Nothing here imports Flask.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import os
@@ -232,3 +234,60 @@ def load_key_set(value: Any) -> KeySet:
     if not isinstance(value, Mapping) or not isinstance(value.get("keys"), list):
         raise UnusableKeyError('A JWK Set is an object with a "keys" list')
     return KeySet(key_from_jwk(jwk) for jwk in value["keys"])
+
+
+#: Algorithms ``generate_jwk`` makes keys for.
+GENERATED_ALGORITHMS = (
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+)
+
+
+def generate_jwk(algorithm: str, kid: str | None = None) -> dict[str, Any]:
+    """A new private JWK for ``algorithm`` (RSA keys are 3072 bits), with ``kid``, ``alg`` and ``use``.
+
+    :param kid: the key id; by default the key's RFC 7638 thumbprint.
+    :raises UnusableKeyError: an algorithm this cannot generate (HS*: use a random secret).
+    """
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if algorithm not in GENERATED_ALGORITHMS:
+        raise UnusableKeyError(
+            f"Cannot generate a key for {algorithm!r}; choose one of {GENERATED_ALGORITHMS}"
+        )
+    private: Any
+    if algorithm == "EdDSA":
+        private = ed25519.Ed25519PrivateKey.generate()
+    elif algorithm.startswith("ES"):
+        curve = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}[algorithm]
+        private = ec.generate_private_key(curve)
+    else:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    jwk: dict[str, Any] = _ALGORITHMS[algorithm].to_jwk(private, as_dict=True)
+    jwk.update(kid=kid or thumbprint(jwk), alg=algorithm, use="sig")
+    return jwk
+
+
+def thumbprint(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a JWK (of its public members), base64url."""
+    required = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+    members = required.get(str(jwk.get("kty")))
+    if members is None:
+        raise UnusableKeyError(f"No thumbprint for key type {jwk.get('kty')!r}")
+    canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def public_key_set(value: Any) -> dict[str, Any]:
+    """The public JWK Set of a private one (a dict, JSON text or file path): what a verifier needs."""
+    key_set = load_key_set(value)
+    return {"keys": [jwk for jwk in (public_jwk(key) for key in key_set.keys) if jwk is not None]}
