@@ -425,3 +425,22 @@ def test_keygen_rotate_jwks(tmp_path: Path) -> None:
     assert json.loads(thumb.stdout)["keys"][0]["kid"]  # the RFC 7638 thumbprint when no --kid
     bad = runner.invoke(jwt_cli, ["keygen", "--alg", "HS256"])
     assert bad.exit_code == 2  # not a choice: HMAC secrets are random bytes, not JWKs
+
+
+def test_migrate_command_runs_the_migration(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flask_jwt_guard.cli import jwt_cli
+
+    app_file = tmp_path / "app.py"
+    app_file.write_text(
+        "from flask_jwt_extended import jwt_optional  # keep me\n\n@jwt_optional\ndef view(): ...\n"
+    )
+    runner = CliRunner()
+    assert runner.invoke(jwt_cli, ["migrate", "--check", str(tmp_path)]).exit_code == 1
+    assert runner.invoke(jwt_cli, ["migrate", str(tmp_path)]).exit_code == 0
+    assert app_file.read_text() == (
+        "from flask_jwt_guard import jwt_required  # keep me\n\n"
+        "@jwt_required(optional=True)\ndef view(): ...\n"
+    )
+    assert runner.invoke(jwt_cli, ["migrate", "--check", str(tmp_path)]).exit_code == 0

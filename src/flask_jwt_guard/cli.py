@@ -578,3 +578,24 @@ def rotate(path: str, algorithm: str, kid: str | None) -> None:
 def jwks(path: str) -> None:
     """Print the public JWK Set of the private set at PATH (what JWT_JWKS_URL_RULE serves)."""
     click.echo(json.dumps(public_key_set(path), indent=2))
+
+
+# --------------------------------------------------------------------------- migration
+
+
+@jwt_cli.command("migrate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 when something would change.")
+@click.option("--diff", is_flag=True, help="Print the change as a unified diff instead of writing it.")
+def migrate_command(paths: tuple[str, ...], check: bool, diff: bool) -> None:
+    """Rewrite a code base from Flask-JWT-Extended (3.x or 4.x) to Flask-JWT-Guard, in place.
+
+    Import paths and the 3.x names whose change is mechanical are rewritten;
+    every place that needs a person is listed as file:line with why. Version
+    control is the undo. Needs the [migrate] extra (LibCST).
+    """
+    try:
+        from .migrate import run
+    except ImportError as err:
+        raise click.ClickException(f"{err}: pip install 'flask-jwt-guard[migrate]'") from None
+    raise SystemExit(run(list(paths), check=check, diff=diff))

@@ -24,6 +24,7 @@ from operator import itemgetter
 from typing import Any
 
 from .exceptions import ConfigurationError, UnusableKeyError
+from .jwks import url_problem
 from .keys import SUPPORTED_ALGORITHMS, Key, KeySet, is_hmac, load_key_set
 from .revocation import is_store, scheme_of
 from .tokens import DecodeOptions
@@ -380,6 +381,11 @@ def _remote_keys(config: Mapping[str, Any]) -> RemoteKeysSettings | None:
     for needed in ("JWT_DECODE_ISSUER", "JWT_DECODE_AUDIENCE"):
         if config[needed] is None:
             raise _fail(needed, "must be set to accept tokens from JWT_OIDC_ISSUER or JWT_JWKS_URI")
+    allow_http = _as_bool(config, "JWT_JWKS_ALLOW_HTTP")
+    for name, url in (("JWT_OIDC_ISSUER", issuer), ("JWT_JWKS_URI", jwks_uri)):
+        problem = url_problem(url, allow_http) if url is not None else None
+        if problem:
+            raise _fail(name, f"cannot be used: {problem}")
     interval = config["JWT_JWKS_MIN_REFRESH_INTERVAL"]
     if isinstance(interval, timedelta):
         interval = interval.total_seconds()
@@ -391,7 +397,7 @@ def _remote_keys(config: Mapping[str, Any]) -> RemoteKeysSettings | None:
         issuer=issuer,
         jwks_uri=jwks_uri,
         min_refresh_interval=float(interval),
-        allow_http=_as_bool(config, "JWT_JWKS_ALLOW_HTTP"),
+        allow_http=allow_http,
     )
 
 

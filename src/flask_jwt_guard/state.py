@@ -30,6 +30,7 @@ from .exceptions import (
     RevocationStoreUnavailable,
     TokenCreationError,
 )
+from .jwks import RemoteJWKS
 from .keys import Key, KeyCache
 from .revocation import identity_key, identity_tag, open_store, session_key, token_key, used_key
 from .settings import RevocationSettings, Settings, SettingsCache
@@ -120,7 +121,7 @@ class JWTState:
         self._store: tuple[Any, RevocationStore] | None = None  # (spec, opened store)
         self._store_lock = threading.Lock()
         self._outage = False
-        self._remote: tuple[Any, Any] | None = None  # (spec, RemoteJWKS)
+        self._remote: tuple[Any, RemoteJWKS] | None = None  # (spec, client)
         #: The ``JWT_*`` keys that ``init_app`` filled with their defaults (the app did not set them).
         self.defaulted_keys: frozenset[str] = frozenset()
 
@@ -281,8 +282,6 @@ class JWTState:
 
     def remote_key(self, kid: Any, settings: Settings) -> Key | None:
         """The provider's key for ``kid`` (fetched, cached and refreshed by :class:`RemoteJWKS`)."""
-        from .jwks import RemoteJWKS
-
         remote = settings.remote_keys
         if remote is None or not isinstance(kid, str):
             return None
