@@ -20,6 +20,7 @@ from flask_jwt_guard.revocation import (
     token_key,
     used_key,
 )
+from flask_jwt_guard.revocation.memory import MemoryStoreFull
 
 STORES = ["memory", "redis", "redis_cluster", "sqlite", "postgresql"]
 PREFIX = "test:"
@@ -120,10 +121,17 @@ def test_identities_do_not_share_keys(store: Any) -> None:
     assert store.lookup([alice, bob])[0] == ["g1", None]
 
 
-def test_memory_store_stays_bounded() -> None:
-    store = MemoryStore(max_entries=50)
-    for i in range(500):
+def test_memory_store_stays_bounded_and_never_forgets_a_live_revocation() -> None:
+    clock = [1000.0]
+    store = MemoryStore(max_entries=50, clock=lambda: clock[0])
+    for i in range(50):
         store.put(f"k{i}", "1", 60 + i)
-    assert len(store) == 50
-    # The ones kept are the longest-lived.
-    assert store.lookup(["k499", "k0"])[0] == ["1", None]
+    with pytest.raises(MemoryStoreFull):
+        store.put("one-too-many", "1", 60)
+    with pytest.raises(MemoryStoreFull):
+        store.lookup([], consume=("used", 60))
+    assert len(store) == 50 and store.lookup(["k0", "k49"])[0] == ["1", "1"]
+    store.put("k0", "2", 60)  # an existing key can still be rewritten
+    clock[0] += 61  # k0..k1 expire: room again
+    store.put("after-expiry", "1", 60)
+    assert store.lookup(["k0", "after-expiry"])[0] == [None, "1"]

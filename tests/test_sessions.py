@@ -79,6 +79,11 @@ def session_routes(app: Flask, lib: Any) -> None:
         guard.revoke_token()
         return jsonify(ok=True)
 
+    @app.get("/unchecked")
+    @guard.jwt_required(skip_revocation_check=True)
+    def unchecked() -> Any:
+        return jsonify(ok=True)
+
     @app.post("/logout_everywhere")
     @guard.jwt_required()
     def logout_everywhere() -> Any:
@@ -381,3 +386,78 @@ def test_revoking_while_the_store_is_down_is_never_silent(caplog: pytest.LogCapt
     tokens = login(env)
     broken.up = False
     assert call(env, tokens["access"], "/logout", "POST") == (503, {"msg": "Revocation store unavailable"})
+
+
+# --------------------------------------------------------------------------- review regressions
+
+
+def foreign_token(env: Env, clock: MovableClock | None = None, **claims: Any) -> str:
+    """A token as another issuer makes it: no jti, no sid, no gen (signed with our secret)."""
+    from flask_jwt_guard import tokens
+    from flask_jwt_guard.keys import Key
+    from tests.helpers import SECRET
+
+    now = int(clock.now if clock else env.app.extensions["jwt_guard"].clock())
+    return tokens.encode({"sub": "alice", "iat": now, "exp": now + 600, **claims}, Key(SECRET), "HS256")
+
+
+def test_implicit_refresh_never_renews_on_a_route_that_skips_revocation(memory_store: MemoryStore) -> None:
+    env, clock = cookie_app(memory_store)
+    before = access_cookie(env)
+    assert before is not None
+    with env.app.app_context():
+        guard.revoke_token(before)
+    clock.now += 11 * 60
+    assert env.client.get("/unchecked").status_code == 200
+    assert access_cookie(env) == before  # not renewed into a token that would pass the check
+    assert env.client.get("/protected").get_json() == REVOKED[1]
+
+
+def test_tokens_may_not_outlive_the_revocations_that_cover_them(memory_store: MemoryStore) -> None:
+    env = session_app(memory_store)
+    with env.app.app_context():
+        for lifetime in (timedelta(days=31), False):
+            with pytest.raises(guard.exceptions.TokenCreationError, match="JWT_REVOCATION_STORE"):
+                guard.create_refresh_token("alice", expires_delta=lifetime)
+        assert guard.create_refresh_token("alice", expires_delta=timedelta(days=30))
+
+
+def test_revoke_all_tokens_takes_the_identity_claim_with_a_user_identity_loader(
+    memory_store: MemoryStore,
+) -> None:
+    class User:
+        id = "alice"
+
+    def setup(jwt: Any) -> None:
+        jwt.user_identity_loader(lambda user: user.id)
+
+    env = make_app(guard, {"JWT_REVOCATION_STORE": memory_store}, routes=False, setup=setup)
+
+    @env.app.post("/everywhere")
+    @guard.jwt_required()
+    def everywhere() -> Any:
+        guard.revoke_all_tokens(guard.get_jwt_identity())  # the documented call: no 500
+        return jsonify(ok=True)
+
+    with env.app.app_context():
+        token, other = guard.create_access_token(User()), guard.create_access_token(User())
+    assert call(env, token, "/everywhere", "POST")[0] == 200
+    assert call(env, other, "/everywhere", "POST") == REVOKED
+    with env.app.app_context():
+        guard.revoke_all_tokens(User())  # a user object goes through the loader, as when creating
+
+
+def test_tokens_without_jti_or_generation_can_be_revoked(memory_store: MemoryStore) -> None:
+    env = session_app(memory_store)
+    clock = MovableClock(env.app.extensions["jwt_guard"].clock())
+    env.app.extensions["jwt_guard"].clock = clock
+    first, second = foreign_token(env, clock), foreign_token(env, clock, scope="b")
+    with env.app.app_context():
+        guard.revoke_token(first)  # no jti: kept under a digest of its claims
+    assert call(env, first) == REVOKED
+    assert call(env, second)[0] == 200
+    with env.app.app_context():
+        guard.revoke_all_tokens("alice")
+    assert call(env, second) == REVOKED  # issued before: refused by its iat
+    clock.now += 1
+    assert call(env, foreign_token(env, clock))[0] == 200  # issued after: a later login works

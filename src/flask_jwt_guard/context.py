@@ -55,6 +55,8 @@ class RequestJWT:
     sessions: dict[str, tuple[str, str | None | object]] = field(default_factory=dict)
     #: A ``revoke_*`` call ran in this request: no implicit refresh on its response.
     ended: bool = False
+    #: The revocation checks ran for this token (not ``skip_revocation_check``).
+    revocation_checked: bool = False
 
 
 def remember(req: Request, verified: RequestJWT) -> None:

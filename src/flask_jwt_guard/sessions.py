@@ -77,15 +77,16 @@ def revoke_all_tokens(identity: Any) -> None:
 
     Tokens created afterwards (in this request too) work.
 
-    :param identity: what you pass to ``create_access_token`` (``user_identity_loader``
-        applies to it).
+    :param identity: the identity claim's value, as ``get_jwt_identity()`` returns it;
+        anything that is not a JSON value (a user object) goes through
+        ``user_identity_loader`` first, as in ``create_access_token``.
     :raises ConfigurationError: no ``JWT_REVOCATION_STORE`` is configured.
     :raises RevocationStoreUnavailable: the store did not take the revocation.
 
     .. versionadded:: 0.2
     """
     state = current_state()
-    subject = state.identity_claim_value(identity)
+    subject = identity if _is_json_value(identity) else state.identity_claim_value(identity)
     generation = state.revoke_all(subject)
     current = request_state()
     if current is not None:
@@ -93,6 +94,10 @@ def revoke_all_tokens(identity: Any) -> None:
         current.sessions.clear()  # sessions started earlier in this request are gone too
         if current.verified and current.claims.get(current.identity_claim) == subject:
             current.generation = generation
+
+
+def _is_json_value(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | list | dict)
 
 
 def _sets_access_cookie(response: Response, name: str) -> bool:
@@ -109,6 +114,8 @@ def refresh_expiring_cookie(response: Response) -> Response:
     """
     verified = request_jwt()
     if verified is None or verified.location != "cookies" or response.status_code >= 400:
+        return response
+    if not verified.revocation_checked:  # skip_revocation_check: a revoked token must not be renewed
         return response
     state = current_state()
     settings: Settings = state.settings

@@ -10,13 +10,15 @@ relies on. Nothing here imports Flask.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from . import tokens
@@ -170,6 +172,9 @@ class JWTState:
         if additional_claims:
             extra.update(additional_claims)
         key = self._signing_key(identity, settings)
+        lifetime = _lifetime(expires_delta, settings.of(token_type == "refresh").expires)
+        if settings.revocation.store is not None:
+            _check_revocable(lifetime, settings.revocation.longest_lifetime)
         csrf = new_csrf_token() if settings.csrf_protect else None
         subject = self.identity_claim_value(identity) if loaders_apply else identity
         extra = {SESSION_CLAIM: session_id or new_session_id(), **extra}
@@ -183,7 +188,7 @@ class JWTState:
             now=self.clock(),
             identity_claim=settings.identity_claim,
             fresh=fresh,
-            expires_delta=_lifetime(expires_delta, settings.of(token_type == "refresh").expires),
+            expires_delta=lifetime,
             audience=settings.encode_audience,
             issuer=settings.encode_issuer,
             encode_nbf=settings.encode_nbf,
@@ -364,14 +369,12 @@ class JWTState:
             return NOT_CHECKED
         revocation = settings.revocation
         prefix, tag = revocation.key_prefix, identity_tag(claims.get(settings.identity_claim))
-        jti, sid = claims.get("jti"), claims.get(SESSION_CLAIM)
-        keys = [identity_key(prefix, tag)]
-        if isinstance(jti, str):
-            keys.append(token_key(prefix, tag, jti))
+        jti, sid = token_id(claims), claims.get(SESSION_CLAIM)
+        keys = [identity_key(prefix, tag), token_key(prefix, tag, jti)]
         if isinstance(sid, str):
             keys.append(session_key(prefix, tag, sid))
         spend = None
-        if consume and isinstance(jti, str):
+        if consume:
             spend = (used_key(prefix, tag, jti), self._remaining(claims, revocation, settings))
         try:
             values, consumed = store.lookup(keys, spend)
@@ -379,10 +382,17 @@ class JWTState:
             self._store_failed(err, revocation)
             return NOT_CHECKED
         self._store_answered()
-        generation = values[0]
+        generation, revoked_at = parse_generation(values[0])
         revoked = any(value is not None for value in values[1:])
-        if generation is not None and claims.get(GENERATION_CLAIM) != generation:
-            revoked = True
+        if generation is not None:
+            token_generation = claims.get(GENERATION_CLAIM)
+            if token_generation is not None:
+                revoked = revoked or token_generation != generation
+            else:
+                # A token that carries no generation (made before any revoke_all, or by
+                # another issuer): revoked if it was issued up to the moment of revoke_all.
+                issued = tokens.numeric_date(claims.get("iat"))
+                revoked = revoked or issued is None or issued <= revoked_at
         if spend is not None and not consumed:
             if not revoked:
                 self.revoke_session(claims, settings)
@@ -402,7 +412,7 @@ class JWTState:
             self._store_failed(err, revocation)
             return None
         self._store_answered()
-        return values[0]
+        return parse_generation(values[0])[0]
 
     def _remaining(self, claims: JWTData, revocation: RevocationSettings, settings: Settings) -> float | None:
         """How long a revocation of this token must live: until it expires (``None``: forever)."""
@@ -422,14 +432,11 @@ class JWTState:
             raise RevocationStoreUnavailable("Revocation store unavailable") from err
 
     def revoke_token(self, claims: JWTData, settings: Settings | None = None) -> None:
-        """Revoke one token (by its ``jti``) until it expires."""
+        """Revoke one token (by its ``jti``, or a digest of its claims without one) until it expires."""
         settings = settings or self.settings
-        jti = claims.get("jti")
-        if not isinstance(jti, str):
-            raise ValueError("This token has no jti: it cannot be revoked by itself")
         tag = identity_tag(claims.get(settings.identity_claim))
         ttl = self._remaining(claims, settings.revocation, settings)
-        self._put(token_key(settings.revocation.key_prefix, tag, jti), ttl, settings)
+        self._put(token_key(settings.revocation.key_prefix, tag, token_id(claims)), ttl, settings)
 
     def revoke_session(self, claims: JWTData, settings: Settings | None = None) -> None:
         """Revoke every token of this token's session (``sid``), access and refresh alike."""
@@ -454,8 +461,55 @@ class JWTState:
         settings = settings or self.settings
         generation = uuid.uuid4().hex
         key = identity_key(settings.revocation.key_prefix, identity_tag(subject))
-        self._put(key, settings.revocation.longest_lifetime, settings, generation)
+        # The moment is kept too, for tokens that carry no generation (another issuer's).
+        self._put(key, settings.revocation.longest_lifetime, settings, f"{generation}:{self.clock()!r}")
         return generation
+
+
+def _check_revocable(lifetime: Any, longest: float | None) -> None:
+    """Refuse a token that would outlive the revocations that may have to cover it."""
+    if longest is None:
+        return
+    if lifetime is None:
+        seconds = float("inf")
+    else:
+        start = datetime.now(UTC)
+        seconds = (start + lifetime - start).total_seconds()
+    if seconds > longest:
+        raise TokenCreationError(
+            "With JWT_REVOCATION_STORE, a token may not live longer than the configured lifetimes "
+            "(JWT_ACCESS_TOKEN_EXPIRES, JWT_REFRESH_TOKEN_EXPIRES): revoking its session or identity "
+            "would not outlast it. Raise those settings instead"
+        )
+
+
+def parse_generation(record: str | None) -> tuple[str | None, float]:
+    """An identity record ``"<generation>:<time of revoke_all>"`` split in two (``None``: none)."""
+    if record is None:
+        return None, 0.0
+    generation, _, at = record.partition(":")
+    try:
+        return generation, float(at)
+    except ValueError:
+        return generation, float("inf")  # unreadable: every token without a generation is refused
+
+
+def token_id(claims: JWTData) -> str:
+    """The id a revocation of one token is kept under: its ``jti``, or a digest of its claims.
+
+    Tokens from some identity providers carry no ``jti``; they can still be revoked one by one.
+    """
+    jti = claims.get("jti")
+    if isinstance(jti, str):
+        return jti
+    canonical = json.dumps(
+        {"type": "access", "fresh": False, **claims, "jti": None},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+        allow_nan=True,
+    )
+    return "c-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def new_session_id() -> str:

@@ -159,6 +159,7 @@ def verify_jwt_in_request(
         user_loaded=False,
         identity_claim=settings.identity_claim,
         generation=check.generation if check is not NOT_CHECKED else NOT_LOOKED_UP,
+        revocation_checked=not skip_revocation_check,
     )
     if loaders.user_lookup is not None:
         user = loaders.user_lookup(header, claims)

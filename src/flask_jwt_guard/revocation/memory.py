@@ -8,12 +8,16 @@ import time
 from collections.abc import Callable, Sequence
 
 
+class MemoryStoreFull(RuntimeError):
+    """The memory store is full of live revocations; it refuses to forget any."""
+
+
 class MemoryStore:
     """Revocations in a dict, each with its expiry; a lock makes ``consume`` atomic.
 
-    Expired entries are dropped as writes come in. When ``max_entries`` live
-    entries are held, the one closest to its expiry is dropped to make room
-    (a revocation that ends soonest is the least valuable one to keep).
+    Expired entries are dropped as writes come in. A live revocation is never
+    dropped: when ``max_entries`` live entries are held, a write raises
+    :class:`MemoryStoreFull` (the request gets ``503``) rather than forget one.
 
     :param max_entries: the bound on live entries.
     :param clock: where "now" comes from (seconds, like :func:`time.time`).
@@ -36,14 +40,16 @@ class MemoryStore:
         return entry[0]
 
     def _set(self, key: str, value: str, ttl: float | None, now: float) -> None:
+        self._prune(now)
+        if key not in self._values and len(self._values) >= self.max_entries:
+            raise MemoryStoreFull(f"The memory store holds {self.max_entries} live revocations")
         expires = now + ttl if ttl is not None else float("inf")
         self._values[key] = (value, expires)
         heapq.heappush(self._expiries, (expires, key))
-        self._prune(now)
 
     def _prune(self, now: float) -> None:
         heap, values = self._expiries, self._values
-        while heap and (heap[0][0] <= now or len(values) > self.max_entries):
+        while heap and heap[0][0] <= now:
             expires, key = heapq.heappop(heap)
             entry = values.get(key)
             if entry is not None and entry[1] == expires:
