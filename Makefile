@@ -1,21 +1,29 @@
-# Two set-up commands: `make demo` and `make test`. Both create .venv on first use.
+# Two set-up commands: `make demo` and `make test`. Both create .venv on first use; each has
+# its own stamp, so `make demo` installs the demo extra only (the package and Flask).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEMO_STAMP := $(subst .stamp-,.stamp-demo-,$(STAMP))
 
-.PHONY: demo test lint typecheck system-deps bench clean
+.PHONY: demo test lint typecheck docs system-deps bench clean
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+$(PY):
+	@$(PYTHON) -m venv $(VENV) || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing python3-venv"; rm -rf $(VENV); \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null \
 	      && $(PYTHON) -m venv $(VENV); \
 	  else echo "python3 -m venv failed: install python3-venv" >&2; exit 1; fi; }
 	$(PY) -m pip install -q -U pip
+
+$(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 	rm -f $(VENV)/.stamp-* && touch $@
+
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[demo]'
+	rm -f $(VENV)/.stamp-demo-* && touch $@
 
 # Debian packages the suite drives for real: redis-server, PostgreSQL and Chromium.
 # Installed only when missing and when we are root (CI and fresh machines are).
@@ -33,7 +41,7 @@ system-deps:
 	  fi; \
 	fi
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(PY) -m flask --app examples.demo.app run --host 127.0.0.1 --port 5000
 
 lint: $(STAMP)
@@ -44,7 +52,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) system-deps lint typecheck
+# The documentation site (docs/), warnings being errors; open docs/_build/html/index.html.
+docs: $(STAMP)
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+test: $(STAMP) system-deps lint typecheck docs
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -52,4 +64,4 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache docs/_build

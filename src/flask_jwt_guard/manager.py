@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from .context import current_state, current_user_context_processor, state_of
 from .exceptions import (
@@ -121,6 +123,41 @@ ERROR_TABLE: dict[type[BaseException], Callable[[Responses, Any], ResponseReturn
 }
 
 
+class _JWTErrorsToFlask:
+    """``app.handle_user_exception`` once an API framework has wrapped it.
+
+    Flask-RESTX and Flask-RESTful replace ``app.handle_user_exception`` with their
+    ``error_router``, which answers every error of their resources itself: with
+    propagation off (production), an exception they have no handler for becomes a 500.
+    This extension's errors go to Flask's own method instead, so the app's handlers
+    answer them exactly as on a plain route; every other error goes to the framework.
+    """
+
+    __slots__ = ("app", "framework_handler")
+
+    def __init__(
+        self, app: Flask, framework_handler: Callable[[Exception], HTTPException | ResponseReturnValue]
+    ) -> None:
+        self.app = app
+        self.framework_handler = framework_handler
+
+    def __call__(self, error: Exception) -> HTTPException | ResponseReturnValue:
+        if isinstance(error, JWTExtendedException):
+            return type(self.app).handle_user_exception(self.app, error)
+        return self.framework_handler(error)
+
+
+def _keep_jwt_errors_for_flask(app: Flask) -> None:
+    """``before_request``: put :class:`_JWTErrorsToFlask` in front of a framework's error router.
+
+    Checked on each request (an instance attribute lookup), since an ``Api`` may be
+    created, or a blueprint carrying one registered, after ``init_app``.
+    """
+    handler = vars(app).get("handle_user_exception")  # None: Flask's own method
+    if handler is not None and not isinstance(handler, _JWTErrorsToFlask):
+        app.handle_user_exception = _JWTErrorsToFlask(app, handler)  # type: ignore[method-assign,assignment]
+
+
 def _answer_for(error_class: type[BaseException]) -> Callable[[Responses, Any], ResponseReturnValue]:
     for cls in error_class.__mro__:
         answer = ERROR_TABLE.get(cls)
@@ -175,6 +212,10 @@ class JWTManager:
         state.settings  # noqa: B018 - validate now, so that a bad value fails at start-up
         app.extensions[EXTENSION_KEY] = state
         self.register_error_handler(app)
+        # Flask-RESTX, Flask-RESTful: an Api made before the manager now, a later one on its first
+        # request, before any other before_request function (which may call verify_jwt_in_request).
+        _keep_jwt_errors_for_flask(app)
+        app.before_request_funcs.setdefault(None, []).insert(0, partial(_keep_jwt_errors_for_flask, app))
         app.after_request(refresh_expiring_cookie)  # does nothing unless JWT_IMPLICIT_REFRESH is set
         rule = app.config["JWT_JWKS_URL_RULE"]
         if rule:
@@ -291,13 +332,16 @@ class JWTManager:
         return response
 
     def register_error_handler(self, target: Any) -> None:
-        """Answer this extension's request errors on ``target``: an app, a blueprint, or an API.
+        """Answer this extension's request errors on ``target``: an app or a blueprint.
 
-        ``init_app`` does this for the app; call it for a Flask-RESTX or
-        Flask-RESTful ``Api``, which answers errors before the app does.
+        ``init_app`` does this for the app. A Flask-RESTX or Flask-RESTful ``Api``
+        needs nothing: in their resources too, this extension's errors reach the
+        app's handlers (``init_app`` sees to it), so passing an ``Api`` does nothing.
         Only :class:`~flask_jwt_guard.exceptions.JWTExtendedException` and its
         subclasses are answered; configuration errors stay server errors.
         """
+        if hasattr(target, "error_router"):
+            return  # an API framework's Api: its error router hands our errors to the app
         target.errorhandler(JWTExtendedException)(self.handle_error)
 
     #: Flask-JWT-Extended's name for :meth:`register_error_handler`, which its users call.
