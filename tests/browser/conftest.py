@@ -5,6 +5,7 @@ Debian's Chromium through Playwright (sync API).  Plain helpers are in ``helpers
 * ``browser`` is one headless Chromium for the session; every test gets a fresh context
   (``demo`` fixture), so cookies and localStorage never leak between tests.
   ``other_demo`` is a second fresh context: another browser of the same user, or an attacker.
+  ``phone_demo`` is a fresh context the size of a phone (390 px wide, mobile viewport).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def browser() -> Iterator[Any]:
 
 
 @contextmanager
-def fresh_context(browser: Any) -> Iterator[DemoPage]:
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
+def fresh_context(browser: Any, **options: Any) -> Iterator[DemoPage]:
+    context = browser.new_context(**({"viewport": {"width": 1000, "height": 800}} | options))
     try:
         yield DemoPage(context)
     finally:
@@ -61,4 +62,11 @@ def demo(browser: Any) -> Iterator[DemoPage]:
 @pytest.fixture
 def other_demo(browser: Any) -> Iterator[DemoPage]:
     with fresh_context(browser) as page:
+        yield page
+
+
+@pytest.fixture
+def phone_demo(browser: Any) -> Iterator[DemoPage]:
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    with fresh_context(browser, **phone) as page:
         yield page

@@ -43,17 +43,18 @@ CHROMIUM_ARGS = (
 )
 
 _CONFIGS: dict[str, dict[str, Any]] = {
-    # The demo's own defaults (15 min access tokens, 5 min implicit-refresh window,
-    # revocations in memory, refresh token rotation).
+    # The demo's own defaults (15 min access tokens, 20 s implicit-refresh window, Secure
+    # cookies, revocations in memory, refresh token rotation).
     "default": {"TESTING": True},
-    # Short-lived access cookie, refreshed implicitly in its last 2 seconds.
+    # "Log in (short-lived cookie)" issues a 3 s access token, refreshed implicitly in its
+    # last 2 seconds (the demo's own 30 s and 20 s, scaled down).
     "short": {
         "TESTING": True,
-        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=3),
+        "DEMO_SHORT_ACCESS_EXPIRES": timedelta(seconds=3),
         "JWT_IMPLICIT_REFRESH": timedelta(seconds=2),
     },
-    # Cookies marked Secure (what production over https uses).
-    "secure": {"TESTING": True, "JWT_COOKIE_SECURE": True},
+    # "Log in (short-lived cookie)" gives a 1 s access token: tests of expiry wait less.
+    "expiring": {"TESTING": True, "DEMO_SHORT_ACCESS_EXPIRES": timedelta(seconds=1)},
     # Refresh cookie scoped to /refresh (its CSRF cookie stays on "/"), SameSite=Strict.
     "scoped": {
         "TESTING": True,
@@ -103,15 +104,40 @@ class Servers:
 class Entry:
     """One response in the page's log panel, as the page shows it."""
 
-    status: str  # "200", "401", or an error name such as "TypeError"
-    ok: bool  # shown green (True) or red (False)
+    status: str  # "200", "401", "local" (no request), or an error name such as "TypeError"
+    ok: bool  # a success (True) or a failure (False)
+    outcome: str  # "success", "expected failure", "unexpected failure" or "unexpected success"
     pill: str  # text of the status pill, e.g. "401 UNAUTHORIZED"
     label: str
     request: str
+    sent: str  # what the page says it sent, e.g. "cookie + X-CSRF-TOKEN"
+    location: str  # "server's location: cookies", or "" when the response names none
     body: str
+    notes: list[str]
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+#: Reads the newest log entry in one round trip to the browser.
+_READ_NEWEST = """entry => {
+    const text = selector => {
+        const found = entry.querySelector(selector);
+        return found ? found.innerText : "";
+    };
+    return {
+        status: entry.dataset.status,
+        ok: entry.classList.contains("ok"),
+        outcome: entry.dataset.outcome,
+        pill: text(".status"),
+        label: text(".label"),
+        request: text(".request"),
+        sent: text(".sent"),
+        location: text(".location"),
+        body: text(".body"),
+        notes: [...entry.querySelectorAll(".note")].map(note => note.innerText),
+    };
+}"""
 
 
 class DemoPage:
@@ -133,16 +159,7 @@ class DemoPage:
         before = entries.count()
         self.page.get_by_role("button", name=label, exact=True).click()
         entries.nth(before).wait_for()  # newest is prepended: wait for the count to grow
-        newest = entries.first
-        classes = newest.get_attribute("class") or ""
-        return Entry(
-            status=newest.get_attribute("data-status") or "",
-            ok="ok" in classes.split(),
-            pill=newest.locator(".status").inner_text(),
-            label=newest.locator(".label").inner_text(),
-            request=newest.locator(".request").inner_text(),
-            body=newest.locator(".body").inner_text(),
-        )
+        return Entry(**entries.first.evaluate(_READ_NEWEST))
 
     def cookies(self) -> dict[str, dict[str, Any]]:
         """The browser's cookie jar for this context, by cookie name."""
@@ -171,3 +188,7 @@ class DemoPage:
 
     def state(self, which: str) -> str:
         return self.page.locator(f"#state-{which}").inner_text()
+
+    def expiry_phase(self) -> str:
+        """The access cookie countdown's phase: none, unknown, valid, window or expired."""
+        return self.page.locator("#state-expiry").get_attribute("data-phase") or ""
