@@ -29,7 +29,7 @@ from flask.testing import FlaskClient
 
 from examples import cli_app
 from flask_jwt_guard import create_access_token, decode_token
-from flask_jwt_guard.cli import jwt_cli, mask_url, parse_claim, parse_lifetime, utc_time
+from flask_jwt_guard.cli import jwt_cli, mask_url, parse_claim, parse_identity, parse_lifetime, utc_time
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "example-only-secret-change-me-0123456789abcdef"  # examples/cli_app.py's
@@ -340,6 +340,49 @@ def test_revoke_usage(invoke: Callable[..., Result]) -> None:
     for args, message in cases.items():
         result = invoke("revoke", *args)
         assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "identity"),
+    [
+        ("42", 42),
+        ("-1.5e2", -150.0),
+        ("true", True),
+        ("null", None),
+        ('"42"', "42"),
+        ('"al\\"ice"', 'al"ice'),
+        ("alice", "alice"),
+        ("", ""),
+        ("[1]", "[1]"),
+        ('{"id": 1}', '{"id": 1}'),
+        ("NaN", "NaN"),
+        ("1e999", "1e999"),
+        ("0x2a", "0x2a"),
+    ],
+)
+def test_parse_identity(text: str, identity: Any) -> None:
+    assert parse_identity(text) == identity and type(parse_identity(text)) is type(identity)
+
+
+def test_revoke_integer_identity(app: Flask, client: FlaskClient, invoke: Callable[..., Result]) -> None:
+    """Regression: ``--identity 42`` revoked the string "42", so the tokens of user 42 still worked."""
+    app.config["JWT_IDENTITY_CLAIM"] = "user_id"
+    with app.app_context():
+        number, text, other = create_access_token(42), create_access_token("42"), create_access_token(7)
+    assert claims_of(app, number)["user_id"] == 42
+    revoked = invoke("revoke", "--identity", "42")
+    assert revoked.exit_code == 0, revoked.output
+    assert "Revoked every token of 42 issued up to now." in revoked.stderr
+    assert client.get("/protected", headers=bearer(number)).status_code == 401
+    assert client.get("/protected", headers=bearer(text)).get_json()["user"] == "42"
+    quoted = invoke("revoke", "--identity", '"42"')
+    assert quoted.exit_code == 0 and "every token of '42'" in quoted.stderr
+    assert client.get("/protected", headers=bearer(text)).status_code == 401
+    with app.app_context():
+        jti = decode_token(other)["jti"]
+    by_jti = invoke("revoke", "--jti", jti, "--identity", "7")
+    assert by_jti.exit_code == 0 and f"token {jti} of 7" in by_jti.stderr
+    assert client.get("/protected", headers=bearer(other)).status_code == 401
 
 
 def test_check_config_json_and_later_changes(app: Flask, invoke: Callable[..., Result]) -> None:

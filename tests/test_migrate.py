@@ -417,6 +417,94 @@ REWRITES: dict[str, tuple[str, str]] = {
         get_raw_jwt()
         """,
     ),
+    "only references to the library are rewritten, not definitions or other objects' names": (
+        """\
+        from flask_jwt_extended import get_raw_jwt, jwt_optional
+
+        @jwt_optional
+        def a(): ...
+
+        def jwt_optional(fn):
+            return fn
+
+        class get_raw_jwt:
+            def jwt_optional(self, get_raw_jwt=None):
+                return self.jwt_optional, other.get_raw_jwt(get_raw_jwt=get_raw_jwt)
+
+        def view(jwt_optional):
+            return jwt_optional(lambda get_raw_jwt: get_raw_jwt)
+
+        @jwt_optional
+        def b(): ...
+        """,
+        """\
+        from flask_jwt_guard import get_jwt, jwt_required
+
+        @jwt_required(optional=True)
+        def a(): ...
+
+        def jwt_optional(fn):
+            return fn
+
+        class get_raw_jwt:
+            def jwt_optional(self, get_raw_jwt=None):
+                return self.jwt_optional, other.get_raw_jwt(get_raw_jwt=get_raw_jwt)
+
+        def view(jwt_optional):
+            return jwt_optional(lambda get_raw_jwt: get_raw_jwt)
+
+        @jwt_optional
+        def b(): ...
+        """,
+    ),
+    "4.x's jwt_required as a value (a decorator factory)": (
+        """\
+        from functools import partial
+        from flask_jwt_extended import jwt_required
+
+        fresh_required = partial(jwt_required, fresh=True)
+        guards = {"any": jwt_required, "fresh": fresh_required}
+
+        def protect(view, guard=jwt_required, *, optional=False):
+            return guard(optional=optional)(view)
+
+        @jwt_required()
+        def a(): ...
+        """,
+        """\
+        from functools import partial
+        from flask_jwt_guard import jwt_required
+
+        fresh_required = partial(jwt_required, fresh=True)
+        guards = {"any": jwt_required, "fresh": fresh_required}
+
+        def protect(view, guard=jwt_required, *, optional=False):
+            return guard(optional=optional)(view)
+
+        @jwt_required()
+        def a(): ...
+        """,
+    ),
+    "3.x decorators in view classes": (
+        """\
+        import flask_jwt_extended as fje
+
+        class Orders(MethodView):
+            decorators = (fje.jwt_required,)
+
+        class Items(Resource):
+            method_decorators: list = [fje.jwt_required, cache]
+        """,
+        """\
+        import flask_jwt_guard as fje
+
+        class Orders(MethodView):
+            decorators = (fje.jwt_required(),)
+
+        class Items(Resource):
+            method_decorators: list = [fje.jwt_required(), cache]
+        """,
+    ),
     "star import": (
         """\
         from flask_jwt_extended import *
@@ -454,6 +542,16 @@ UNCHANGED: dict[str, str] = {
         @jwt_required
         def a():
             return get_raw_jwt()
+        """,
+    "a star import, and names that are not its": """\
+        from flask_jwt_guard import *
+
+        def jwt_optional(fn):
+            return fn
+
+        @jwt_optional
+        def a(request, get_raw_jwt=None):
+            return request.get_raw_jwt(jwt_optional=get_raw_jwt)
         """,
     "4.x settings and loaders": """\
         settings = {"JWT_SECRET_KEY": "x"}
@@ -497,6 +595,100 @@ def test_changes_name_their_lines() -> None:
 def test_a_4x_file_is_not_from_3x() -> None:
     result = migrate_source("from flask_jwt_extended import jwt_required\n")
     assert result.changed and not result.from_3x
+
+
+def test_a_module_defining_a_3x_name_stays_valid_python() -> None:
+    """Regression: ``def jwt_optional(fn)`` by the import became ``def jwt_required(optional=True)(fn):``."""
+    code = "from flask_jwt_extended import jwt_optional\n\ndef jwt_optional(fn):\n    return fn\n"
+    result = migrate_source(code)
+    assert result.code == "from flask_jwt_guard import jwt_required\n\ndef jwt_optional(fn):\n    return fn\n"
+    assert result.safe and not result.findings
+    compile(result.code, "app.py", "exec")
+
+
+def test_a_name_bound_by_the_library_and_by_the_module_is_reported() -> None:
+    code = """\
+    from flask_jwt_extended import jwt_optional
+
+    if DEBUG:
+        def jwt_optional(fn):
+            return fn
+
+    @jwt_optional
+    def a(): ...
+    """
+    result = migrate_source(textwrap.dedent(code), "app.py")
+    assert "@jwt_optional\ndef a()" in result.code
+    assert [(f.line, "both by an import" in f.message) for f in result.findings] == [(7, True)]
+
+
+def test_jwt_required_as_a_value_in_a_3x_file_is_reported_not_rewritten() -> None:
+    code = """\
+    from functools import partial
+    from flask_jwt_extended import get_raw_jwt, jwt_required
+
+    guard = partial(jwt_required)
+
+    def protect(view, guard=jwt_required):
+        return guard(view)
+
+    @jwt_required
+    def a():
+        return get_raw_jwt()
+    """
+    result = migrate_source(textwrap.dedent(code), "app.py")
+    assert "guard = partial(jwt_required)\n" in result.code
+    assert "def protect(view, guard=jwt_required):" in result.code
+    assert "@jwt_required()\ndef a():" in result.code
+    assert [f.line for f in result.findings] == [4, 6]
+    assert all("used as a value in a 3.x file" in f.message for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from flask_jwt_extended import jwt_required\n\n@jwt_required\ndef a(): ...\n",
+        "import flask_jwt_extended as f\nf.jwt_required(view)\n",
+        "from flask_jwt_extended import jwt_required\nclass V:\n    decorators = [jwt_required]\n",
+        "from flask_jwt_extended import get_raw_jwt\n",
+        "from flask_jwt_extended import *\nx = jwt_optional\n",
+        "jwt.user_loader_callback_loader(load)\n",
+    ],
+)
+def test_what_makes_a_3x_file(code: str) -> None:
+    value = "\nfrom flask_jwt_extended import jwt_required as r\nimport functools\np = functools.partial(r)\n"
+    found = migrate_source(code + value).findings
+    assert [f.message for f in found if "used as a value" in f.message]
+    assert not migrate_source("import flask_jwt_extended" + value).findings  # a 4.x file
+
+
+def test_a_rewrite_that_does_not_parse_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The safety net: were a rewrite to break the code, the file stays as it was, and status 2."""
+    from flask_jwt_guard import migrate
+
+    def careless(self: object, node: object) -> str | None:  # the bug once fixed: any name matches
+        name = getattr(node, "value", None)
+        return name if isinstance(name, str) and name in migrate.RENAMES else None
+
+    monkeypatch.setattr(migrate._References, "target", careless)
+    code = "from flask_jwt_extended import get_raw_jwt\n\ndef jwt_optional(fn):\n    return fn\n"
+    result = migrate_source(code, "app.py")
+    assert not result.safe and not result.changed and not result.changes
+    unsafe = [str(f) for f in result.findings if "safely" in f.message]
+    assert len(unsafe) == 1 and unsafe[0].startswith("app.py:3: could not rewrite safely (")
+    assert unsafe[0].endswith("): the file is left as it was")
+    path, good = tmp_path / "app.py", tmp_path / "good.py"
+    path.write_text(code)
+    good.write_text("from flask_jwt_extended import get_jwt\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert run([tmp_path], out=out, err=err) == 2
+    assert path.read_text() == code
+    assert good.read_text() == "from flask_jwt_guard import get_jwt\n"  # the other files are done
+    assert f"{path}:3: could not rewrite safely" in err.getvalue()
+    assert f"rewrote {path}" not in out.getvalue()
+    assert run([path], check=True, out=io.StringIO(), err=io.StringIO()) == 2
 
 
 def test_syntax_error_raises() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -102,6 +103,20 @@ def parse_claim(text: str) -> tuple[str, Any]:
     except ValueError:
         value = raw
     return name, value
+
+
+def parse_identity(text: str) -> Any:
+    """``revoke --identity``: a JSON number, ``true``, ``false``, ``null`` or a JSON string in quotes
+    is read as JSON (``42`` is the number, ``"42"`` the string); anything else (``alice``, ``[1]``,
+    ``NaN``) is the text itself.
+    """
+    try:
+        value = json.loads(text, parse_constant=_not_json)
+    except ValueError:
+        return text
+    if isinstance(value, list | dict) or (isinstance(value, float) and not math.isfinite(value)):
+        return text  # 1e999 is inf
+    return value
 
 
 if TYPE_CHECKING:
@@ -413,7 +428,8 @@ def _verify(state: JWTState, token: str, raw_claims: Mapping[str, Any]) -> None:
     "--identity",
     metavar="IDENTITY",
     help="Alone: log out everywhere, revoking every token of IDENTITY issued up to now. "
-    "With --jti: whose token it is.",
+    "With --jti: whose token it is. A JSON number, true, false or null is read as JSON (42 is "
+    "the number); so is a JSON string in quotes ('\"42\"' is the string); anything else is a string.",
 )
 @_in_app()
 def revoke(token: str | None, session_token: str | None, jti: str | None, identity: str | None) -> None:
@@ -462,11 +478,13 @@ def revoke(token: str | None, session_token: str | None, jti: str | None, identi
             revoke_session(claims)
             done = f"session {claims.get(SESSION_CLAIM)} of {owner!r} (its access and refresh tokens)"
     elif jti is not None:
-        revoke_token({"jti": jti, identity_claim: state.identity_claim_value(identity)})
-        done = f"token {jti} of {identity!r}"
+        subject = parse_identity(identity or "")
+        revoke_token({"jti": jti, identity_claim: state.identity_claim_value(subject)})
+        done = f"token {jti} of {subject!r}"
     else:
-        revoke_all_tokens(identity)
-        done = f"every token of {identity!r} issued up to now"
+        subject = parse_identity(identity or "")
+        revoke_all_tokens(subject)
+        done = f"every token of {subject!r} issued up to now"
     click.echo(f"Revoked {done}.", err=True)
 
 

@@ -16,6 +16,29 @@ formatting and comments outside the rewritten names stay as they were:
 
 What needs a person (a callback whose arguments changed, a claim that moved, a setting that is
 gone) is reported as a :class:`Finding`, with its file and line. A second run changes nothing.
+
+Only references are rewritten: a name (or ``module.name``) whose every binding, per LibCST's scope
+analysis, is an import from ``flask_jwt_extended`` (or ``flask_jwt_guard``), or a free name under
+``from flask_jwt_extended import *``. A function, class, parameter, keyword or attribute of another
+object that happens to share a 3.x name is left alone, and so is a use of a name that is bound by
+such an import and by something else of the module (that use is reported). Should a rewritten file
+still not parse, it is left as it was, reported as ``path:line: could not rewrite safely`` and the
+exit status is 2.
+
+``jwt_required`` is both 3.x's decorator and 4.x's decorator *factory*, so the uses of the bare
+name are told apart thus:
+
+- applied to a view, it is 3.x's and becomes ``jwt_required()``: a bare ``@jwt_required``, an item
+  of a ``decorators = [...]`` (or ``method_decorators``) list of a view class, which Flask applies
+  to the view the same way, and ``jwt_required(view)``;
+- called with flags (``jwt_required()``, ``jwt_required(fresh=True)``), it is 4.x's: left alone;
+- anywhere else it is a value (``partial(jwt_required, fresh=True)``, a default argument
+  ``guard=jwt_required``): left alone in a 4.x file; in a 3.x file, reported and left alone, since
+  what it should become depends on how it is used. A file is 3.x when it uses something that only
+  3.x has: a 3.x name of the package (``jwt_optional``, ``get_raw_jwt``... imported or referred to,
+  see :data:`RENAMES`), a 3.x loader (:data:`RENAMED_LOADERS`), or ``jwt_required`` applied to a
+  view as above. The 3.x-only decorators (``jwt_optional``...) are rewritten wherever they are used,
+  as ``jwt_required(optional=True)`` is exactly what they were.
 """
 
 from __future__ import annotations
@@ -35,7 +58,13 @@ from typing import Literal, TextIO, TypeVar
 
 try:
     import libcst as cst
-    from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
+    from libcst.metadata import (
+        Access,
+        ImportAssignment,
+        ParentNodeProvider,
+        PositionProvider,
+        ScopeProvider,
+    )
 except ImportError as error:  # pragma: no cover - the extra is missing
     raise ImportError("the migration command needs LibCST: pip install 'flask-jwt-guard[migrate]'") from error
 
@@ -226,6 +255,8 @@ class MigrationResult:
         ``identity`` is read); :func:`project_findings` decides.
     :param sets_identity_claim: whether the file mentions ``JWT_IDENTITY_CLAIM``.
     :param encoding: the file's encoding, for writing it back.
+    :param safe: ``False`` if the rewrite did not parse: then ``code`` is ``source``, and a finding
+        says ``could not rewrite safely``.
     """
 
     filename: str
@@ -237,6 +268,7 @@ class MigrationResult:
     identity_findings: tuple[Finding, ...] = ()
     sets_identity_claim: bool = False
     encoding: str = "utf-8"
+    safe: bool = True
 
     @property
     def changed(self) -> bool:
@@ -471,14 +503,152 @@ class _Prescan(cst.CSTVisitor):
         self.star_import |= root == PEER and isinstance(node.names, cst.ImportStar)
 
 
+#: Where ``decorators = [...]`` lists the decorators that a view class applies to its view(s):
+#: Flask's ``MethodView`` and Flask-RESTful's ``Resource``.
+_DECORATOR_LISTS = frozenset({"decorators", "method_decorators"})
+#: The names that only Flask-JWT-Extended 3.x has.
+_3X_NAMES = frozenset(RENAMES) - {"jwt_required"}
+
+
+def _root_name(node: cst.BaseExpression) -> cst.Name | None:
+    """``a`` of ``a.b.c``."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node if isinstance(node, cst.Name) else None
+
+
+def _applied_in_list(node: cst.Assign | cst.AnnAssign) -> list[cst.BaseExpression]:
+    """The items of ``decorators = [...]`` (or ``method_decorators``), which are applied to a view."""
+    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+    if not any(isinstance(t, cst.Name) and t.value in _DECORATOR_LISTS for t in targets):
+        return []
+    value = node.value
+    if not isinstance(value, cst.List | cst.Tuple):
+        return []
+    return [e.value for e in value.elements if isinstance(e, cst.Element)]
+
+
+class _References:
+    """What the names of a module refer to, from LibCST's scope analysis."""
+
+    def __init__(self, wrapper: cst.MetadataWrapper, star_import: bool) -> None:
+        self.star_import = star_import
+        scopes = {id(s): s for s in wrapper.resolve(ScopeProvider).values() if s is not None}
+        #: The access of each loaded name, by ``id`` of the name node (for ``a.b`` accesses of a
+        #: dotted import, also by the ``id`` of ``a``).
+        self._accesses: dict[int, Access] = {}
+        for scope in scopes.values():
+            for access in scope.accesses:
+                self._accesses[id(access.node)] = access
+                if isinstance(access.node, cst.Attribute):
+                    root = _root_name(access.node)
+                    if root is not None:
+                        self._accesses.setdefault(id(root), access)
+
+    def _lookup(self, node: cst.CSTNode) -> tuple[str, Access] | None:
+        """``(dotted name, access)`` if ``node`` is a name or ``name.attr...`` read from a binding."""
+        dotted = _dotted(node) if isinstance(node, cst.BaseExpression) else None
+        root = _root_name(node) if isinstance(node, cst.BaseExpression) else None
+        access = None if root is None else self._accesses.get(id(root))
+        return None if dotted is None or access is None else (dotted, access)
+
+    @staticmethod
+    def _library_names(dotted: str, access: Access) -> set[str] | None:
+        """The qualified names of ``dotted`` if every binding it reads is an import of the library."""
+        names: set[str] = set()
+        for referent in access.referents:
+            if not isinstance(referent, ImportAssignment):
+                return None
+            qualified = {q.name for q in referent.get_qualified_names_for(dotted)}
+            if not qualified or any(q.split(".")[0] not in {PEER, GUARD} for q in qualified):
+                return None
+            names |= qualified
+        return names
+
+    def target(self, node: cst.CSTNode) -> str | None:
+        """The name of the object of the peer (or ours) that ``node`` (an original node) refers to.
+
+        ``"flask_jwt_extended"`` for the package itself; ``None`` if ``node`` is not a reference to
+        the library: a definition, a parameter, a keyword, the attribute of another object, a name
+        bound by something else (too), or not a name at all.
+        """
+        found = self._lookup(node)
+        if found is None:
+            return None
+        dotted, access = found
+        if not access.referents:
+            # Bound by ``from flask_jwt_extended import *`` (or by nothing).
+            name = node.value if isinstance(node, cst.Name) else None
+            if self.star_import and name is not None and (name in RENAMES or name in _exports("")):
+                return name
+            return None
+        names = self._library_names(dotted, access)
+        if not names:
+            return None
+        targets = {name.split(".")[-1] for name in names}
+        return targets.pop() if len(targets) == 1 else None
+
+    def shadowed(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` reads a binding that is an import of the library and another that is not."""
+        found = self._lookup(node)
+        if found is None:
+            return False
+        referents = found[1].referents
+        library = [
+            r
+            for r in referents
+            if isinstance(r, ImportAssignment)
+            and any(q.name.split(".")[0] in {PEER, GUARD} for q in r.get_qualified_names_for(found[0]))
+        ]
+        return bool(library) and len(library) < len(referents)
+
+
+class _Legacy(cst.CSTVisitor):
+    """Whether a module uses something that only Flask-JWT-Extended 3.x has (see the module's doc)."""
+
+    def __init__(self, references: _References) -> None:
+        super().__init__()
+        self.references = references
+        self.found = False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        module = None if node.module is None or node.relative else _dotted(node.module)
+        if (module or "").split(".")[0] == PEER and not isinstance(node.names, cst.ImportStar):
+            self.found |= any(isinstance(a.name, cst.Name) and a.name.value in _3X_NAMES for a in node.names)
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found |= self.references.target(node) in _3X_NAMES
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.found |= node.attr.value in RENAMED_LOADERS or self.references.target(node) in _3X_NAMES
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        self.found |= self.references.target(node.decorator) == "jwt_required"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found |= self.references.target(node.func) == "jwt_required" and _is_3x_call(node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.found |= any(self.references.target(v) == "jwt_required" for v in _applied_in_list(node))
+
+
+def _is_3x_call(node: cst.Call) -> bool:
+    """``jwt_required(view)``: 3.x's decorator applied by hand (4.x's first parameter is a flag)."""
+    if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
+        return False
+    value = node.args[0].value
+    return not (isinstance(value, cst.Name) and value.value in {"True", "False", "None"})
+
+
 class _Migrator(cst.CSTTransformer):
     """The rewrite of one module. ``visit_*`` see the original nodes (and so their positions)."""
 
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
-    def __init__(self, module: cst.Module, filename: str) -> None:
+    def __init__(self, wrapper: cst.MetadataWrapper, filename: str) -> None:
         super().__init__()
-        self.module = module
+        self.module = module = wrapper.module
         self.filename = filename
         self.changes: list[Change] = []
         self.findings: list[Finding] = []
@@ -488,8 +658,16 @@ class _Migrator(cst.CSTTransformer):
         prescan = _Prescan()
         module.visit(prescan)
         self.prescan = prescan
+        self.references = _References(wrapper, prescan.star_import)
+        legacy = _Legacy(self.references)
+        module.visit(legacy)
+        #: Whether the module uses something that only 3.x has (see the module's doc).
+        self.legacy = legacy.found
         #: ``func`` nodes of calls that are 4.x ``jwt_required(...)`` calls, or ``verify_*()`` calls.
         self._called: set[int] = set()
+        #: Bare ``jwt_required`` (and 3.x decorators) applied to a view: ``@x``, ``x(view)``,
+        #: ``decorators = [x]``.
+        self._applied: set[int] = set()
         #: Setting keys already reported as removed.
         self._handled: set[int] = set()
         #: ``(local name, target)`` bound by module-level imports from the package.
@@ -511,18 +689,11 @@ class _Migrator(cst.CSTTransformer):
     def _peer_target(self, node: cst.CSTNode) -> str | None:
         """The name of the object of the peer (or ours) that ``node`` (an original node) refers to.
 
-        ``"flask_jwt_extended"`` for the package itself; ``None`` if ``node`` is not the library's.
-        Ours too, so that a bare ``@jwt_required`` left after an import swap by hand is mended.
+        ``"flask_jwt_extended"`` for the package itself; ``None`` if ``node`` is not a reference to
+        the library's (see :meth:`_References.target`). Ours too, so that a bare ``@jwt_required``
+        left after an import swap by hand is mended.
         """
-        qualified_names = self.get_metadata(QualifiedNameProvider, node, set())
-        for qualified in qualified_names:
-            parts = qualified.name.split(".")
-            if parts[0] in {PEER, GUARD}:
-                return parts[-1]
-        if not qualified_names and isinstance(node, cst.Name) and self.prescan.star_import:
-            # Bound by ``from flask_jwt_extended import *``.
-            return node.value if node.value in RENAMES or node.value in _exports("") else None
-        return None
+        return self.references.target(node)
 
     # -- imports ----------------------------------------------------------------------------------
 
@@ -612,12 +783,23 @@ class _Migrator(cst.CSTTransformer):
 
     # -- references ------------------------------------------------------------------------------
 
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        self._applied.add(id(node.decorator))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._applied.update(map(id, _applied_in_list(node)))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._applied.update(map(id, _applied_in_list(node)))
+
     def visit_Call(self, node: cst.Call) -> None:
         target = self._peer_target(node.func)
         rename = RENAMES.get(target or "")
         if rename is not None and rename.kind == "verify":
             self._called.add(id(node.func))
-        elif target == "jwt_required" and not self._is_3x_call(node):
+        elif target == "jwt_required" and _is_3x_call(node):
+            self._applied.add(id(node.func))
+        elif target == "jwt_required":
             self._called.add(id(node.func))
         elif target == "JWTManager":
             self.identity_findings.append(Finding(self.filename, self._line(node), _IDENTITY_NOTE))
@@ -626,14 +808,6 @@ class _Migrator(cst.CSTTransformer):
         self._check_registration(node)
         self._check_payload_read(node)
         self._report_removed_keywords(node)
-
-    @staticmethod
-    def _is_3x_call(node: cst.Call) -> bool:
-        """``jwt_required(view)``: 3.x's decorator applied by hand (4.x's first parameter is a flag)."""
-        if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
-            return False
-        value = node.args[0].value
-        return not (isinstance(value, cst.Name) and value.value in {"True", "False", "None"})
 
     def _adapt(self, original: cst.Name | cst.Attribute, updated: cst.BaseExpression) -> cst.BaseExpression:
         """The 4.x form of a reference to a peer object (``updated`` already renamed)."""
@@ -649,8 +823,15 @@ class _Migrator(cst.CSTTransformer):
             )
             return original
         result = updated
-        if rename.kind == "decorator" and (rename.flag is not None or id(original) not in self._called):
+        if rename.kind == "decorator" and (rename.flag is not None or id(original) in self._applied):
             result = cst.Call(func=updated, args=[_true_keyword(rename.flag)] if rename.flag else [])
+        elif rename.kind == "decorator" and id(original) not in self._called and self.legacy:
+            self._find(
+                original,
+                f"{target} is used as a value in a 3.x file: 3.x's jwt_required was the decorator, 4.x's"
+                " is a decorator factory; where this applies it to a view, it should be jwt_required()"
+                " (not rewritten: that depends on how it is used)",
+            )
         if rename.note is not None:
             self._find(original, rename.note)
         code = self.module.code_for_node(result)
@@ -661,6 +842,12 @@ class _Migrator(cst.CSTTransformer):
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         target = self._peer_target(original_node)
         if target is None:
+            if original_node.value in RENAMES and self.references.shadowed(original_node):
+                self._find(
+                    original_node,
+                    f"{original_node.value} is bound here both by an import from Flask-JWT-Extended and"
+                    " otherwise: not rewritten, see which one this is",
+                )
             return updated_node
         if target == PEER:
             if original_node.value == PEER:
@@ -912,14 +1099,16 @@ def migrate_source(code: str, filename: str = "<string>") -> MigrationResult:
 
     :param code: the module's source.
     :param filename: the name to use in findings and diffs.
-    :returns: the new code, the changes and the findings of this file.
+    :returns: the new code, the changes and the findings of this file. If the new code would not
+        parse, the code is left as it was, with no change and a finding ``could not rewrite safely``
+        (and ``safe`` false).
     :raises libcst.ParserSyntaxError: if ``code`` is not valid Python.
     """
     module = cst.parse_module(code)
     wrapper = cst.MetadataWrapper(module)
-    migrator = _Migrator(wrapper.module, filename)
+    migrator = _Migrator(wrapper, filename)
     new_module = wrapper.visit(migrator)
-    return MigrationResult(
+    result = MigrationResult(
         filename=filename,
         source=code,
         code=new_module.code,
@@ -929,6 +1118,46 @@ def migrate_source(code: str, filename: str = "<string>") -> MigrationResult:
         identity_findings=tuple(sorted(set(migrator.identity_findings))),
         sets_identity_claim=migrator.sets_identity_claim,
     )
+    error = _parse_error(result) if result.changed else None
+    if error is None:
+        return result
+    line, reason = error
+    unsafe = Finding(filename, line, f"could not rewrite safely ({reason}): the file is left as it was")
+    return replace(
+        result,
+        code=code,
+        changes=(),
+        findings=tuple(sorted({*result.findings, unsafe})),
+        safe=False,
+    )
+
+
+def _parse_error(result: MigrationResult) -> tuple[int, str] | None:
+    """``(line of the source, why)`` if the rewritten code does not parse; ``None`` if it does.
+
+    Python's own parser first (stricter than LibCST: ``f() = 1``...), unless it cannot read the
+    original either (newer syntax than this interpreter's): then LibCST's.
+    """
+    try:
+        compile(result.source, result.filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        try:
+            cst.parse_module(result.code)
+        except cst.ParserSyntaxError as error:
+            return _source_line(result, error.raw_line), error.message
+        return None
+    try:
+        compile(result.code, result.filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        return _source_line(result, error.lineno or 1), error.msg
+    except ValueError as error:  # pragma: no cover - a null byte, which the source had not
+        return 1, str(error)
+    return None
+
+
+def _source_line(result: MigrationResult, line: int) -> int:
+    """The line of ``result.source`` that became ``line`` of ``result.code``."""
+    return MigrationResult(result.filename, result.code, result.source).line_after(line)
 
 
 def migrate_file(path: str | os.PathLike[str]) -> MigrationResult:
@@ -990,7 +1219,8 @@ def run(
     :param out: where the diffs and the list of files go (default: ``sys.stdout``).
     :param err: where the findings, errors and summary go (default: ``sys.stderr``).
     :returns: the exit status: 0, 1 (``check`` and something would change) or 2 (a path is
-        missing or a file could not be parsed; the other files are still done).
+        missing, a file could not be parsed, or could not be rewritten safely: see
+        :func:`migrate_source`; the other files are still done).
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
@@ -1005,10 +1235,13 @@ def run(
             continue
         for path in files:
             try:
-                results.append(migrate_file(path))
+                result = migrate_file(path)
             except (OSError, SyntaxError, UnicodeDecodeError, cst.ParserSyntaxError) as error:
                 print(f"{path}: not migrated: {str(error).strip()}", file=err)
                 errors += 1
+                continue
+            results.append(result)
+            errors += not result.safe  # its finding says where
     changed = [r for r in results if r.changed]
     for result in changed:
         if diff:

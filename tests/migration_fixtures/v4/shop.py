@@ -5,6 +5,7 @@ Flask-JWT-Guard after ``python -m flask_jwt_guard.migrate``.
 """
 
 from datetime import timedelta
+from functools import partial
 
 import flask_jwt_extended as fje
 from flask import Flask, jsonify, request
@@ -29,6 +30,14 @@ USERS = {
     "alice": {"password": "wonderland", "role": "admin"},
     "bob": {"password": "builder", "role": "customer"},
 }
+
+
+#: 4.x's jwt_required is a decorator factory: these use it as a value, as written.
+fresh_required = partial(jwt_required, fresh=True)
+
+
+def protected(view, guard=jwt_required):
+    return guard()(view)
 
 
 class OrdersView(MethodView):
@@ -111,5 +120,14 @@ def create_app():
         revoked.add(get_jwt()["jti"])
         return jsonify(msg="logged out")
 
+    @app.post("/checkout/express")
+    @fresh_required()
+    def express_checkout():
+        return jsonify(paid_by=get_jwt_identity(), express=True)
+
+    def whoami():
+        return jsonify(me=get_jwt_identity())
+
     app.add_url_rule("/orders", view_func=OrdersView.as_view("orders"))
+    app.add_url_rule("/whoami", view_func=protected(whoami))
     return app

@@ -53,6 +53,11 @@ def test_refresh_and_freshness(client):
     assert response.status_code == 200
     stale = response.json["access_token"]
     assert client.post("/checkout", headers=bearer(stale)).status_code == 401
+    assert client.post("/checkout/express", headers=bearer(stale)).status_code == 401
+    express = client.post("/checkout/express", headers=bearer(tokens["access_token"]))
+    assert express.json == {"paid_by": "alice", "express": True}
+    assert client.get("/whoami").status_code == 401
+    assert client.get("/whoami", headers=bearer(stale)).json == {"me": "alice"}
     assert client.get("/orders", headers=bearer(stale)).status_code == 200
 
 
