@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from flask import Flask, jsonify
 import flask_jwt_guard as guard
 from flask_jwt_guard.exceptions import ConfigurationError
 from flask_jwt_guard.revocation import MemoryStore
+from flask_jwt_guard.testing import FrozenClock, JWTTestClient, frozen_time
 from tests.helpers import Env, make_app
 
 STORES = ["memory", "redis", "redis_cluster", "sqlite", "postgresql"]
@@ -275,65 +277,68 @@ def test_rotation_concurrent_refreshes_exactly_one_succeeds(store: Any) -> None:
 # --------------------------------------------------------------------------- implicit refresh
 
 
-def cookie_app(store: Any, **config: Any) -> tuple[Env, MovableClock]:
+@pytest.fixture
+def cookie_client(memory_store: MemoryStore) -> Iterator[tuple[JWTTestClient, FrozenClock, Env]]:
+    """Alice logged in with cookies (the library's test client), on a clock the test moves."""
     env = session_app(
-        store,
+        memory_store,
         JWT_TOKEN_LOCATION=["cookies", "headers"],
         JWT_IMPLICIT_REFRESH=timedelta(minutes=5),
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=15),
-        **config,
     )
-    state = env.app.extensions["jwt_guard"]
-    clock = MovableClock(state.clock())
-    state.clock = clock
-    assert env.client.post("/login_cookies").status_code == 200
-    return env, clock
+    env.app.test_client_class = JWTTestClient
+    client = env.app.test_client()
+    assert isinstance(client, JWTTestClient)
+    with frozen_time(env.app) as clock:
+        client.login_as("alice", location="cookies")
+        yield client, clock, env
 
 
-def access_cookie(env: Env) -> str | None:
-    cookie = env.client.get_cookie("access_token_cookie")
+def access_cookie(client: Any) -> str | None:
+    cookie = client.get_cookie("access_token_cookie")
     return cookie.value if cookie is not None else None
 
 
-def test_implicit_refresh_renews_a_cookie_near_expiry_in_the_same_session(memory_store: MemoryStore) -> None:
-    env, clock = cookie_app(memory_store)
-    before = access_cookie(env)
+def test_implicit_refresh_renews_a_cookie_near_expiry_in_the_same_session(
+    cookie_client: tuple[JWTTestClient, FrozenClock, Env],
+) -> None:
+    client, clock, env = cookie_client
+    before = access_cookie(client)
     assert before is not None
-    assert env.client.get("/protected").status_code == 200
-    assert access_cookie(env) == before  # 15 minutes left: nothing to do
-    clock.now += 11 * 60
-    response = env.client.get("/protected")
-    assert response.status_code == 200
-    after = access_cookie(env)
+    assert client.get("/protected").status_code == 200
+    assert access_cookie(client) == before  # 15 minutes left: nothing to do
+    clock.advance(timedelta(minutes=11))
+    assert client.get("/protected").status_code == 200
+    after = access_cookie(client)
     assert after is not None and after != before
     old, new = env.decode(before, allow_expired=True), env.decode(after)
     assert new["sid"] == old["sid"] and new["sub"] == "alice"
-    assert new["exp"] == int(clock.now) + 15 * 60
-    csrf = env.client.get_cookie("csrf_access_token")
+    assert new["exp"] == int(clock()) + 15 * 60
+    csrf = client.get_cookie("csrf_access_token")
     assert csrf is not None and csrf.value == new["csrf"]
 
 
-def test_implicit_refresh_never_after_logout_or_on_errors(memory_store: MemoryStore) -> None:
-    env, clock = cookie_app(memory_store)
-    before = access_cookie(env)
-    clock.now += 11 * 60
-    csrf = env.client.get_cookie("csrf_access_token")
-    assert csrf is not None
-    response = env.client.post("/logout", headers={"X-CSRF-TOKEN": csrf.value})
-    assert response.status_code == 200
-    assert access_cookie(env) == before  # the revoked session is not resurrected
-    assert env.client.get("/protected").get_json() == REVOKED[1]
-    assert access_cookie(env) == before  # nor on the error response
+def test_implicit_refresh_never_after_logout_or_on_errors(
+    cookie_client: tuple[JWTTestClient, FrozenClock, Env],
+) -> None:
+    client, clock, _ = cookie_client
+    before = access_cookie(client)
+    clock.advance(timedelta(minutes=11))
+    assert client.post("/logout").status_code == 200  # the CSRF header is the client's business
+    assert access_cookie(client) == before  # the revoked session is not resurrected
+    assert client.get("/protected").get_json() == REVOKED[1]
+    assert access_cookie(client) == before  # nor on the error response
 
 
 def test_implicit_refresh_off_by_default(memory_store: MemoryStore) -> None:
     env = session_app(memory_store, JWT_TOKEN_LOCATION=["cookies"])
-    assert env.client.post("/login_cookies").status_code == 200
-    before = access_cookie(env)
-    state = env.app.extensions["jwt_guard"]
-    state.clock = MovableClock(state.clock() + 14 * 60)
-    assert env.client.get("/protected").status_code == 200
-    assert access_cookie(env) == before
+    client = JWTTestClient(env.app, env.app.response_class)
+    with frozen_time(env.app) as clock:
+        client.login_as("alice", location="cookies")
+        before = access_cookie(client)
+        clock.advance(timedelta(minutes=14))
+        assert client.get("/protected").status_code == 200
+        assert access_cookie(client) == before
 
 
 # --------------------------------------------------------------------------- outages
@@ -401,16 +406,18 @@ def foreign_token(env: Env, clock: MovableClock | None = None, **claims: Any) ->
     return tokens.encode({"sub": "alice", "iat": now, "exp": now + 600, **claims}, Key(SECRET), "HS256")
 
 
-def test_implicit_refresh_never_renews_on_a_route_that_skips_revocation(memory_store: MemoryStore) -> None:
-    env, clock = cookie_app(memory_store)
-    before = access_cookie(env)
+def test_implicit_refresh_never_renews_on_a_route_that_skips_revocation(
+    cookie_client: tuple[JWTTestClient, FrozenClock, Env],
+) -> None:
+    client, clock, env = cookie_client
+    before = access_cookie(client)
     assert before is not None
     with env.app.app_context():
         guard.revoke_token(before)
-    clock.now += 11 * 60
-    assert env.client.get("/unchecked").status_code == 200
-    assert access_cookie(env) == before  # not renewed into a token that would pass the check
-    assert env.client.get("/protected").get_json() == REVOKED[1]
+    clock.advance(timedelta(minutes=11))
+    assert client.get("/unchecked").status_code == 200
+    assert access_cookie(client) == before  # not renewed into a token that would pass the check
+    assert client.get("/protected").get_json() == REVOKED[1]
 
 
 def test_tokens_may_not_outlive_the_revocations_that_cover_them(memory_store: MemoryStore) -> None:
