@@ -255,6 +255,44 @@ def test_postgresql_stopped_then_restarted(postgres_server: PostgresServer) -> N
         store.engine.dispose()
 
 
+def test_postgresql_paused_then_resumed(postgres_server: PostgresServer) -> None:
+    # A paused server: the kernel accepts connections and acknowledges data, nothing answers.
+    store = SQLStore.from_url(postgres_server.url(), timeout=1.0)
+    try:
+        store.put("k", "1", 60)
+        assert store.lookup(["k"]) == (["1"], False)
+        postgres_server.pause()
+        try:
+            for call in (
+                lambda: store.lookup(["k"]),  # on the pooled connection
+                lambda: store.lookup(["k"], consume=(f"u-{uuid.uuid4()}", 60)),  # on a new one
+                lambda: store.put("k2", "1", 60),
+                store.purge,
+                store.create_table,
+            ):
+                started = time.monotonic()
+                with pytest.raises(TimeoutError):
+                    call()
+                assert time.monotonic() - started < 2.0  # timeout + 1
+            assert store.engine.pool.checkedout() <= 5  # the calls held up hold a few connections at most
+        finally:
+            postgres_server.resume()
+        deadline = time.monotonic() + 5
+        while True:  # the same store, by itself
+            try:
+                assert store.lookup(["k"]) == (["1"], False)
+                break
+            except TimeoutError:
+                assert time.monotonic() < deadline
+        while store.engine.pool.checkedout():  # the calls held up have ended and given theirs back
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        store.put("k3", "1", 60)
+        assert store.lookup(["k3"]) == (["1"], False)
+    finally:
+        store.engine.dispose()
+
+
 def test_postgresql_lock_wait_is_bounded(postgres_server: PostgresServer) -> None:
     store = SQLStore.from_url(postgres_server.url(), timeout=1.0)
     used = f"used-{uuid.uuid4()}"

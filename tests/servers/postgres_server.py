@@ -1,8 +1,9 @@
 """A throwaway PostgreSQL server: ``initdb`` in a temporary folder, on a free loopback port.
 
 Plain helpers (no pytest): :func:`find_bindir`, then :func:`start_postgres`, and
-:meth:`PostgresServer.stop` / :meth:`PostgresServer.start` (same port, same data) and
-:meth:`PostgresServer.destroy`. PostgreSQL refuses to run as root, so as root the
+:meth:`PostgresServer.stop` / :meth:`PostgresServer.start` (same port, same data),
+:meth:`PostgresServer.pause` / :meth:`PostgresServer.resume` (a server that accepts connections
+and never answers) and :meth:`PostgresServer.destroy`. PostgreSQL refuses to run as root, so as root the
 server runs as the ``postgres`` user (created by Debian's package), else ``nobody``.
 """
 
@@ -103,6 +104,43 @@ class PostgresServer:
         stopped = self.run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "-t", str(wait), "stop")
         self.check(stopped, "pg_ctl stop")
 
+    def postmaster_pid(self) -> int:
+        """The postmaster's process id, from ``postmaster.pid``."""
+        return int((self.datadir / "postmaster.pid").read_text().split()[0])
+
+    def children(self, parent: int) -> list[int]:
+        """The processes whose parent is ``parent`` (the backends and workers of this server)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()  # after "pid (command)"
+            except OSError:  # ended meanwhile
+                continue
+            if int(fields[1]) == parent:
+                found.append(int(stat.parent.name))
+        return found
+
+    def pause(self) -> None:
+        """SIGSTOP this server's postmaster, then its children: the kernel still accepts
+        connections and acknowledges data, and nothing answers (until :meth:`resume`)."""
+        postmaster = self.postmaster_pid()
+        os.kill(postmaster, signal.SIGSTOP)  # first: it forks no child after the list is made
+        for pid in self.children(postmaster):
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                continue
+
+    def resume(self) -> None:
+        """SIGCONT what :meth:`pause` stopped."""
+        postmaster = self.postmaster_pid()
+        for pid in self.children(postmaster):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                continue
+        os.kill(postmaster, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the postmaster (its backends exit when they find it gone): a last resort."""
         pid = int((self.datadir / "postmaster.pid").read_text().split()[0])
@@ -116,6 +154,8 @@ class PostgresServer:
     def destroy(self) -> None:
         """Stop the server if it runs (immediately, or killed, if it will not), and delete its folder."""
         try:
+            if (self.datadir / "postmaster.pid").exists():
+                self.resume()  # were it paused
             if self.is_running():
                 for mode in ("fast", "immediate"):
                     try:

@@ -5,13 +5,16 @@ Install the ``[sql]`` extra (SQLAlchemy) and a driver (``psycopg`` for PostgreSQ
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import math
+import os
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -42,6 +45,11 @@ KEY_LENGTH = 255
 # The execution option that makes a SQLite transaction opened by from_url's engine take the write
 # lock at BEGIN (BEGIN IMMEDIATE), so that concurrent writers queue on the busy timeout.
 _WRITE = "jwt_guard_write"
+#: Seconds a caller waits beyond the store's ``timeout`` (see :class:`SQLStore`), so that the
+#: server's ``statement_timeout``, which names the cause and leaves the connection usable, comes first.
+GRACE = 0.5
+
+T = TypeVar("T")
 
 
 def column_key(key: str) -> str:
@@ -78,11 +86,27 @@ class SQLStore:
     Expiry times come from ``clock`` (by default this host's clock): processes sharing a
     store should have synchronised clocks.
 
+    With a ``timeout``, each call runs in one of ``workers`` daemon threads and the caller
+    waits for it at most ``timeout`` seconds, then gets a :class:`TimeoutError`: neither
+    psycopg nor libpq bounds the wait for an answer on the client side, so a server that
+    accepts connections and never answers (stopped, swamped, or behind a stalled proxy
+    whose kernel still acknowledges) would hold the request until it comes back. The call
+    left behind keeps its thread and its connection until the server answers or the
+    connection breaks, then ends as usual (its result dropped); a call that no thread had
+    started yet never runs. So at most ``workers`` calls (and connections) are held up,
+    later ones time out in the queue, and the store works again by itself as soon as the
+    server does. A consume that timed out may still be applied by the server later: it
+    is then reported neither way, and the caller, having had an error, refuses the token.
+
     :param engine: the SQLAlchemy engine, used as it is; :meth:`from_url` makes one with timeouts.
     :param table_name: the table's name.
     :param clock: where "now" comes from (seconds, like :func:`time.time`).
     :param purge_every: delete expired rows at least once every this many writes.
     :param purge_interval: ... and with the first write after this many seconds.
+    :param timeout: the longest a caller waits for a call, in seconds (``None``: unbounded,
+        each call runs in the caller's thread); :meth:`from_url` sets it on PostgreSQL.
+    :param workers: how many calls may run at once with a ``timeout``; best the engine's
+        pool size and overflow together (:meth:`from_url` sets that).
     """
 
     def __init__(
@@ -92,6 +116,8 @@ class SQLStore:
         clock: Callable[[], float] = time.time,
         purge_every: int = 1000,
         purge_interval: float = 60.0,
+        timeout: float | None = None,
+        workers: int = 15,
     ) -> None:
         dialect = engine.dialect.name
         if dialect not in ("postgresql", "sqlite"):
@@ -118,6 +144,10 @@ class SQLStore:
         self._table_ready = False
         self._writes = 0
         self._last_purge = clock()
+        self.timeout = timeout
+        self._workers = (
+            _Workers(workers, f"flask_jwt_guard-sql-{table_name}") if timeout is not None else None
+        )
 
     @classmethod
     def from_url(
@@ -128,7 +158,10 @@ class SQLStore:
         ``postgresql://`` uses psycopg (3) when it is installed, else SQLAlchemy's default
         (psycopg2); ``postgres://`` means the same. On PostgreSQL (psycopg or psycopg2),
         ``connect_timeout`` (whole seconds; libpq waits at least 2) and ``statement_timeout``
-        are set; on SQLite, the busy timeout, WAL mode and ``BEGIN IMMEDIATE`` for writes.
+        are set, and a caller waits for a call at most ``timeout`` + :data:`GRACE` seconds
+        (see :class:`SQLStore`: a server that never answers), with as many workers as the
+        pool has connections; on SQLite, the busy timeout, WAL mode and ``BEGIN IMMEDIATE``
+        for writes (and the caller's thread runs the call).
         Parameters in the URL's query win over these. An in-memory SQLite database would be
         one per connection: use the ``"memory"`` store instead.
 
@@ -169,10 +202,23 @@ class SQLStore:
         if backend == "sqlite":
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
-        return cls(engine, table_name)
+            return cls(engine, table_name)
+        # QueuePool's defaults; an unlimited overflow (-1) gets as many workers again as the pool.
+        pool_size, max_overflow = options.get("pool_size", 5), options.get("max_overflow", 10)
+        workers = max(1, pool_size + (max_overflow if max_overflow >= 0 else max(pool_size, 10)))
+        return cls(engine, table_name, timeout=timeout + GRACE, workers=workers)
+
+    def _call(self, function: Callable[[], T]) -> T:
+        """``function()``, in a worker waited for at most ``timeout`` when there is one."""
+        if self._workers is None or self.timeout is None:
+            return function()
+        return self._workers.call(function, self.timeout)
 
     def create_table(self) -> None:
         """Create the table and its index unless they exist (safe to run from several processes)."""
+        self._call(self._create_table)
+
+    def _create_table(self) -> None:
         try:
             self.table.metadata.create_all(self._writer, checkfirst=True)
         except exc.DBAPIError as err:
@@ -186,12 +232,17 @@ class SQLStore:
         if not self._table_ready:
             with self._lock:
                 if not self._table_ready:
-                    self.create_table()
+                    self._create_table()
 
     def lookup(
         self, keys: Sequence[str], consume: tuple[str, float | None] | None = None
     ) -> tuple[list[str | None], bool]:
         """See :meth:`flask_jwt_guard.typing.RevocationStore.lookup`."""
+        return self._call(lambda: self._lookup(keys, consume))
+
+    def _lookup(
+        self, keys: Sequence[str], consume: tuple[str, float | None] | None
+    ) -> tuple[list[str | None], bool]:
         self._ensure_table()
         now = self.clock()
         if consume is None:
@@ -208,6 +259,9 @@ class SQLStore:
 
     def put(self, key: str, value: str, ttl: float | None) -> None:
         """See :meth:`flask_jwt_guard.typing.RevocationStore.put`."""
+        self._call(lambda: self._put(key, value, ttl))
+
+    def _put(self, key: str, value: str, ttl: float | None) -> None:
         self._ensure_table()
         now = self.clock()
         upsert = self._upsert(key, value, _expiry(now, ttl))
@@ -220,8 +274,12 @@ class SQLStore:
 
         :returns: how many were deleted.
         """
-        self._ensure_table()
-        return self._purge(self.clock())
+
+        def purge() -> int:
+            self._ensure_table()
+            return self._purge(self.clock())
+
+        return self._call(purge)
 
     def _upsert(
         self, key: str, value: str, expires_at: float | None, where: ColumnElement[bool] | None = None
@@ -260,6 +318,59 @@ class SQLStore:
     def _purge(self, now: float) -> int:
         with self._writer.begin() as conn:
             return conn.execute(delete(self.table).where(self.table.c.expires_at <= now)).rowcount
+
+
+class _Workers:
+    """Up to ``size`` daemon threads, started as needed, that run calls a caller waits for a while.
+
+    Daemon threads, unlike :class:`concurrent.futures.ThreadPoolExecutor`'s: a call held up
+    by a silent server must not hold up the interpreter's exit. After a fork (a server's
+    workers), the child starts threads of its own.
+    """
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._tasks: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]]] = (
+            queue.SimpleQueue()
+        )
+        self._idle = threading.Semaphore(0)  # released by a thread after each task: one may be free
+        self._threads = 0
+        self._lock = threading.Lock()
+
+    def call(self, function: Callable[[], T], timeout: float) -> T:
+        """``function()`` in a worker; a :class:`TimeoutError` when it has not ended after ``timeout``."""
+        if self._pid != os.getpid():
+            self._reset()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._tasks.put((future, function))
+        if not self._idle.acquire(blocking=False):
+            with self._lock:
+                if self._threads < self.size:
+                    self._threads += 1
+                    threading.Thread(target=self._work, name=self.name, daemon=True).start()
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            if future.cancel() or not future.done():  # not started (it never will be), or still running
+                raise TimeoutError(f"the database did not answer within {timeout:g} s") from None
+            return future.result()  # ended just now, or raised a TimeoutError of its own
+
+    def _work(self) -> None:
+        tasks = self._tasks
+        while True:
+            future, function = tasks.get()
+            if future.set_running_or_notify_cancel():  # else its caller has given up
+                try:
+                    future.set_result(function())
+                except BaseException as err:  # the caller's to see
+                    future.set_exception(err)
+            del future, function  # not kept alive while waiting for the next task
+            self._idle.release()
 
 
 def with_default_driver(url: URL) -> URL:
