@@ -59,9 +59,11 @@ docs: $(STAMP)
 test: $(STAMP) system-deps lint typecheck docs
 	$(PY) -m pytest -q
 
+# The revocation rows start their own redis-server when there is one (make system-deps installs it).
 bench: $(STAMP)
-	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m pip install -q -e '.[bench,redis]'
 	$(PY) bench/run.py
+	$(PY) bench/keys.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache docs/_build

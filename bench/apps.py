@@ -15,6 +15,7 @@ import importlib
 import json
 import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -78,8 +79,18 @@ def floor_verify(token: str, key: bytes = SECRET_BYTES) -> dict[str, Any]:
 # --- the app ------------------------------------------------------------------
 
 
-def build_app(lib: ModuleType, variant: str = "base") -> Flask:
+def build_app(
+    lib: ModuleType,
+    variant: str = "base",
+    *,
+    config: Mapping[str, Any] | None = None,
+    blocklist: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
+) -> Flask:
     """Build the benchmark app on ``lib`` (flask_jwt_guard or flask_jwt_extended).
+
+    :param config: extra ``app.config`` values, set before the manager is made
+        (e.g. ``JWT_REVOCATION_STORE``).
+    :param blocklist: a ``token_in_blocklist_loader`` to register (``variant`` "base" only).
 
     Routes:
       GET  /open       unprotected JSON route (baseline)
@@ -89,6 +100,8 @@ def build_app(lib: ModuleType, variant: str = "base") -> Flask:
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}")
+    if blocklist is not None and variant != "base":
+        raise ValueError(f"variant {variant!r} registers its own loader; pass blocklist with 'base'")
     app = Flask(f"bench_{lib.__name__}_{variant}")
     app.config.update(
         JWT_SECRET_KEY=SECRET,
@@ -98,6 +111,7 @@ def build_app(lib: ModuleType, variant: str = "base") -> Flask:
         JWT_COOKIE_CSRF_PROTECT=True,
         JWT_COOKIE_SECURE=False,
     )
+    app.config.update(config or {})
     jwt = lib.JWTManager(app)
     jwt_required = lib.jwt_required
     get_jwt_identity = lib.get_jwt_identity
@@ -113,6 +127,9 @@ def build_app(lib: ModuleType, variant: str = "base") -> Flask:
         @jwt.token_in_blocklist_loader
         def _revoked(_header: dict[str, Any], data: dict[str, Any]) -> bool:
             return data["jti"] in REVOKED
+
+    elif blocklist is not None:
+        jwt.token_in_blocklist_loader(blocklist)
 
     @app.get("/open")
     def open_route() -> Response:
@@ -149,8 +166,12 @@ def make_token(lib: ModuleType, app: Flask) -> str:
     return token
 
 
+def claim_of(token: str, name: str) -> Any:
+    """A claim of a token, read without verification."""
+    return json.loads(_b64d(token.split(".")[1]))[name]
+
+
 def csrf_of(token: str) -> str:
-    """The ``csrf`` claim of a token (read without verification, for the header)."""
-    payload = json.loads(_b64d(token.split(".")[1]))
-    csrf: str = payload["csrf"]
+    """The ``csrf`` claim of a token (for the CSRF header)."""
+    csrf: str = claim_of(token, "csrf")
     return csrf

@@ -25,7 +25,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from apps import OURS, build_app, import_lib, make_token  # noqa: E402
-from run import REQUEST_CASES, PreparedRequest, call_once, prepare, time_requests  # noqa: E402
+from harness import PreparedRequest, call_once, prepare, time_requests  # noqa: E402
+from run import REQUEST_CASES  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PATHS = ("header", "cookie", "cookie_csrf", "query", "json")

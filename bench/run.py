@@ -3,44 +3,40 @@
 Builds the same app on both libraries in one process (all four token locations,
 HS256) and times requests through ``app.wsgi_app(environ, start_response)``,
 interleaving the two libraries in rounds (alternating which goes first) and
-reporting the median over rounds of the per-call time.
+reporting the median over rounds of the per-call time. Then ``revocation.py`` times
+the revocation checks (its own section of the results; ``--no-revocation`` skips it).
 
-    .venv/bin/python bench/run.py            # full run (1-2 min), writes bench/results/
+    .venv/bin/python bench/run.py            # full run (2-3 min), writes bench/results/
     .venv/bin/python bench/run.py --quick    # a few seconds, prints only
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
-import importlib.metadata
 import json
-import platform
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from flask import Flask, Response
-from werkzeug.test import EnvironBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apps import (  # noqa: E402
-    IDENTITY,
-    OURS,
-    PEER,
-    build_app,
-    csrf_of,
-    import_lib,
-    make_token,
+import revocation  # noqa: E402
+from apps import IDENTITY, OURS, PEER, build_app, import_lib, make_token  # noqa: E402
+from harness import (  # noqa: E402
+    PreparedRequest,
+    RequestCase,
+    call_once,
+    machine_info,
+    prepare,
+    spread_pct,
+    time_requests,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -48,21 +44,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_OVERHEAD_RATIO = 0.35  # our overhead / peer's overhead, every protected case
 TARGET_FLOOR_MULTIPLE = 2.5  # our header overhead / the stdlib floor's overhead
 TARGET_CREATE_RATIO = 0.6  # our create_access_token time / peer's
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-@dataclass(frozen=True)
-class RequestCase:
-    key: str
-    label: str
-    variant: str  # which app: base / user_lookup / blocklist
-    method: str
-    path: str
-    # "auth", "cookie", "csrf", "query", "json": where the token goes.
-    token_in: tuple[str, ...] = ()
-    protected: bool = True
-
 
 REQUEST_CASES: list[RequestCase] = [
     RequestCase("open", "unprotected route", "base", "GET", "/open", protected=False),
@@ -83,96 +64,6 @@ REQUEST_CASES: list[RequestCase] = [
     ),
 ]
 FUNC_CASES = {"create": "create_access_token", "set_cookies": "set_access_cookies"}
-
-
-# --- building requests ----------------------------------------------------------
-
-
-@dataclass
-class PreparedRequest:
-    environ: dict[str, Any]
-    body: bytes
-
-
-def prepare(case: RequestCase, token: str) -> PreparedRequest:
-    headers: dict[str, str] = {}
-    query: dict[str, str] = {}
-    json_body: dict[str, str] | None = None
-    if "auth" in case.token_in:
-        headers["Authorization"] = f"Bearer {token}"
-    if "cookie" in case.token_in:
-        headers["Cookie"] = f"access_token_cookie={token}"
-    if "csrf" in case.token_in:
-        headers["X-CSRF-TOKEN"] = csrf_of(token)
-    if "query" in case.token_in:
-        query["jwt"] = token
-    if "json" in case.token_in:
-        json_body = {"access_token": token}
-    builder = EnvironBuilder(
-        path=case.path,
-        method=case.method,
-        headers=headers,
-        query_string=query or None,
-        json=json_body,
-        base_url="http://localhost/",
-    )
-    try:
-        environ = builder.get_environ()
-    finally:
-        builder.close()
-    body = environ["wsgi.input"].read()
-    return PreparedRequest(environ, body)
-
-
-def call_once(wsgi: WsgiApp, req: PreparedRequest) -> tuple[str, bytes]:
-    status: list[str] = []
-
-    def start_response(s: str, _headers: Any, _exc: Any = None) -> Callable[[bytes], None]:
-        status.append(s)
-        return lambda _data: None
-
-    env = req.environ.copy()
-    env["wsgi.input"] = BytesIO(req.body)
-    it = wsgi(env, start_response)
-    try:
-        body = b"".join(it)
-    finally:
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()
-    return status[0], body
-
-
-def time_requests(wsgi: WsgiApp, req: PreparedRequest, n: int) -> tuple[float, float]:
-    """(wall ns, thread CPU ns) per call over ``n`` calls; raises unless every response is 200."""
-    statuses: list[str] = []
-    append = statuses.append
-    noop: Callable[[bytes], None] = lambda _data: None  # noqa: E731
-
-    def start_response(s: str, _headers: Any, _exc: Any = None) -> Callable[[bytes], None]:
-        append(s)
-        return noop
-
-    base = req.environ
-    body = req.body
-    gc.collect()
-    c0 = time.thread_time_ns()
-    t0 = time.perf_counter_ns()
-    for _ in range(n):
-        env = base.copy()
-        env["wsgi.input"] = BytesIO(body)
-        it = wsgi(env, start_response)
-        for _chunk in it:
-            pass
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()
-    elapsed = time.perf_counter_ns() - t0
-    cpu = time.thread_time_ns() - c0
-    bad = [s for s in statuses if s != "200 OK"]
-    if bad or len(statuses) != n:
-        raise RuntimeError(f"{len(bad)} of {n} responses were not 200 (e.g. {bad[:1]})")
-    return elapsed / n, cpu / n
 
 
 # --- one library's side -----------------------------------------------------------
@@ -257,11 +148,7 @@ class Side:
 
     def spread_pct(self, key: str) -> float:
         """Interquartile range of the rounds as % of the median (a noise gauge)."""
-        vals = self.rounds[key]
-        if len(vals) < 4:
-            return 0.0
-        q = statistics.quantiles(vals, n=4)
-        return 100.0 * (q[2] - q[0]) / statistics.median(vals)
+        return spread_pct(self.rounds[key])
 
 
 # --- the run ----------------------------------------------------------------------
@@ -392,53 +279,6 @@ def table(rows: list[Row], summary: dict[str, Any], ours: str, peer: str) -> str
     return "\n".join(lines)
 
 
-def machine_info() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    pyv = subprocess.run([sys.executable, "-V"], capture_output=True, text=True, check=False)
-    versions = {}
-    for dist in ("Flask", "Werkzeug", "PyJWT", "Flask-JWT-Extended", "flask-jwt-guard"):
-        try:
-            versions[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            versions[dist] = "source tree"
-    git = subprocess.run(
-        ["git", "-C", str(RESULTS.parent.parent), "log", "-1", "--format=%h %s", "--", "src"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    dirty = subprocess.run(
-        ["git", "-C", str(RESULTS.parent.parent), "status", "--porcelain", "--", "src"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    commit = git.stdout.strip() or "unknown"
-    if dirty.stdout.strip():
-        commit += " (+ uncommitted changes in src/)"
-    return {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit,
-        "python": (pyv.stdout or pyv.stderr).strip(),
-        "cpu": f"{cpu} ({_ncpu()} logical CPUs)",
-        "platform": platform.platform(),
-        "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
-    }
-
-
-def _ncpu() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def chart(rows: list[Row], summary: dict[str, Any], ours: str, peer: str, path: Path) -> None:
     import matplotlib
 
@@ -485,6 +325,7 @@ def write_results(
     ours: Side,
     peer: Side,
     params: dict[str, int],
+    revoked: revocation.Result | None,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     info = machine_info()
@@ -514,6 +355,8 @@ def write_results(
         f"![overhead chart]({png.name})",
         "",
     ]
+    if revoked is not None:
+        md.append(revocation.markdown(revoked))
     (out / "results.md").write_text("\n".join(md))
     raw = {
         "info": info,
@@ -521,6 +364,8 @@ def write_results(
         "summary": summary,
         "rounds_ns": {ours.name: ours.rounds, f"peer:{peer.name}": peer.rounds},
     }
+    if revoked is not None:
+        raw["revocation"] = revocation.as_json(revoked)
     (out / "results.json").write_text(json.dumps(raw, indent=1) + "\n")
 
 
@@ -533,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peer", default=PEER, help=f"module to compare with (default {PEER})")
     ap.add_argument("--out", type=Path, help="results dir (default bench/results; quick: none)")
     ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    ap.add_argument("--no-revocation", action="store_true", help="skip the revocation cases")
     args = ap.parse_args(argv)
 
     rounds = args.rounds or (5 if args.quick else 25)
@@ -550,12 +396,23 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows, summary, ours.name, peer.name)
     print()
     print(text)
+    revoked = None
+    if not args.no_revocation:
+        print()
+        rev_rounds = args.rounds or (5 if args.quick else revocation.ROUNDS)
+        rev_n = args.n or (100 if args.quick else revocation.N)
+        revoked = revocation.measure(rev_rounds, rev_n, args.ours, args.peer)
+        print()
+        print(revocation.table(revoked))
     if out is not None:
-        write_results(out, rows, summary, ours, peer, {"rounds": rounds, "n_req": n_req, "n_func": n_func})
+        params = {"rounds": rounds, "n_req": n_req, "n_func": n_func}
+        write_results(out, rows, summary, ours, peer, params, revoked)
         print(f"\nwrote {out / 'results.md'} and {out / 'overhead.png'}")
     missed = [r.label for r in rows if r.met is False]
     if not summary["floor_multiple_met"]:
         missed.append("header vs floor")
+    if revoked is not None:
+        missed += revoked.missed
     if missed:
         print(f"targets missed: {', '.join(missed)}")
     return 1 if (args.check and missed) else 0

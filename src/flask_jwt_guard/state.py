@@ -383,7 +383,7 @@ class JWTState:
             return NOT_CHECKED
         self._store_answered()
         generation, revoked_at = parse_generation(values[0])
-        revoked = any(value is not None for value in values[1:])
+        revoked = values[1] is not None or (len(values) > 2 and values[2] is not None)
         if generation is not None:
             token_generation = claims.get(GENERATION_CLAIM)
             if token_generation is not None:

@@ -77,14 +77,29 @@ def open_store(spec: Any, timeout: float, clock: Callable[[], float] = time.time
         ) from err
 
 
+_TAGS: dict[tuple[type, Any], str] = {}
+_TAGS_KEPT = 4096
+
+
 def identity_tag(identity: Any) -> str:
     """A short, fixed-length tag for an identity (any JSON value), used as a hash tag in keys.
 
     Every key one request reads carries its token's identity tag between braces,
-    so that on Redis Cluster they all land in one slot.
+    so that on Redis Cluster they all land in one slot. Tags of string and integer
+    identities are remembered (a bounded memo of a pure function): every request pays for one.
     """
+    memo = (type(identity), identity) if isinstance(identity, str | int) else None
+    if memo is not None:
+        tag = _TAGS.get(memo)
+        if tag is not None:
+            return tag
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    tag = hashlib.sha256(text.encode()).hexdigest()[:16]
+    if memo is not None:
+        if len(_TAGS) >= _TAGS_KEPT:
+            _TAGS.clear()
+        _TAGS[memo] = tag
+    return tag
 
 
 def token_key(prefix: str, tag: str, jti: str) -> str:
