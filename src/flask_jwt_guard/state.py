@@ -369,7 +369,9 @@ class JWTState:
             return NOT_CHECKED
         revocation = settings.revocation
         prefix, tag = revocation.key_prefix, identity_tag(claims.get(settings.identity_claim))
-        jti, sid = token_id(claims), claims.get(SESSION_CLAIM)
+        jti, sid = claims.get("jti"), claims.get(SESSION_CLAIM)
+        if not isinstance(jti, str):
+            jti = token_id(claims)
         keys = [identity_key(prefix, tag), token_key(prefix, tag, jti)]
         if isinstance(sid, str):
             keys.append(session_key(prefix, tag, sid))

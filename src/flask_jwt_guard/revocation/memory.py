@@ -63,8 +63,13 @@ class MemoryStore:
     ) -> tuple[list[str | None], bool]:
         """See :meth:`flask_jwt_guard.typing.RevocationStore.lookup`."""
         now = self.clock()
-        if consume is None:
-            return [self._get(key, now) for key in keys], False
+        if consume is None:  # the hot path: no lock, no method call per key
+            found = self._values
+            values: list[str | None] = []
+            for key in keys:
+                entry = found.get(key)
+                values.append(entry[0] if entry is not None and entry[1] > now else None)
+            return values, False
         with self._lock:
             values = [self._get(key, now) for key in keys]
             key, ttl = consume
