@@ -162,3 +162,27 @@ def test_bad_key_sets_are_configuration_errors(
 def test_oidc_settings_need_issuer_and_audience() -> None:
     with pytest.raises(ConfigurationError, match="JWT_DECODE_ISSUER"):
         make_app(guard, {"JWT_OIDC_ISSUER": "https://id.example.test"}, secret=None)
+
+
+def test_own_key_set_and_a_providers_keys_together(rsa_jwks: list[dict[str, Any]]) -> None:
+    from tests.servers.jwks_server import JWKSServer, SigningKey, jwk_set
+
+    provider_key = SigningKey("idp-1")
+    server = JWKSServer().start()
+    try:
+        server.serve(jwk_set(provider_key))
+        env = key_app(
+            rsa_jwks,
+            JWT_JWKS_URI=server.url(),
+            JWT_DECODE_ISSUER="https://idp.example.test",
+            JWT_DECODE_AUDIENCE="orders",
+            JWT_ENCODE_ISSUER="https://idp.example.test",
+            JWT_ENCODE_AUDIENCE="orders",
+        )
+        ours = env.access_token("alice")  # signed by our first key
+        theirs = provider_key.token(iss="https://idp.example.test", aud="orders", sub="bob")
+        assert env.get("/protected", ours)[1]["identity"] == "alice"
+        assert env.get("/protected", theirs)[1]["identity"] == "bob"
+        assert env.get("/protected", provider_key.token(iss="https://idp.example.test", aud="x"))[0] == 422
+    finally:
+        server.stop()

@@ -523,6 +523,8 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
         signing_key = verification_key = key_set.signing_key
         algorithm, key_error = str(signing_key.algorithm), ""
         decode_algorithms = frozenset(str(key.algorithm) for key in key_set.keys)
+        if remote_keys is not None:  # and the provider's, each key pinned to its own alg
+            decode_algorithms |= {name for name in SUPPORTED_ALGORITHMS if not is_hmac(name)}
     elif remote_keys is not None:
         signing_key = verification_key = None
         key_error = "Tokens are verified with keys from JWT_OIDC_ISSUER/JWT_JWKS_URI; nothing here signs"

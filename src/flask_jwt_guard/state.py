@@ -264,7 +264,10 @@ class JWTState:
             key = self._keys.get(material)
         elif settings.key_set is not None or settings.remote_keys is not None:
             kid = parsed.header.get("kid")
-            found = settings.key_set.get(kid) if settings.key_set else self.remote_key(kid, settings)
+            # Our own keys first, then the provider's (a service may do both).
+            found = settings.key_set.get(kid) if settings.key_set is not None else None
+            if found is None and settings.remote_keys is not None:
+                found = self.remote_key(kid, settings)
             if found is None:  # a dropped key, or a kid nobody issued
                 raise InvalidTokenError("Unknown key ID (kid)")
             key = found
