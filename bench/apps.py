@@ -135,16 +135,7 @@ def build_app(
     def open_route() -> Response:
         return jsonify(sub="anonymous")
 
-    @app.get("/floor")
-    def floor_route() -> Response | tuple[Response, int]:
-        auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer "):
-            return jsonify(msg="missing"), 401
-        try:
-            payload = floor_verify(auth[7:])
-        except (ValueError, KeyError):
-            return jsonify(msg="invalid"), 401
-        return jsonify(sub=payload["sub"])
+    add_floor_route(app, floor_verify)
 
     @app.route("/protected", methods=["GET", "POST"])
     @jwt_required()
@@ -175,3 +166,18 @@ def csrf_of(token: str) -> str:
     """The ``csrf`` claim of a token (for the CSRF header)."""
     csrf: str = claim_of(token, "csrf")
     return csrf
+
+
+def add_floor_route(app: Flask, verify: Callable[[str], dict[str, Any]]) -> None:
+    """``GET /floor``: the Bearer token checked by ``verify`` alone, no JWT library (the "floor")."""
+
+    @app.get("/floor")
+    def floor_route() -> Response | tuple[Response, int]:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return jsonify(msg="missing"), 401
+        try:
+            payload = verify(auth[7:])
+        except (ValueError, KeyError):
+            return jsonify(msg="invalid"), 401
+        return jsonify(sub=payload["sub"])

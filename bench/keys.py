@@ -47,11 +47,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apps import IDENTITY, OURS, PEER, import_lib  # noqa: E402
+from apps import IDENTITY, OURS, PEER, add_floor_route, import_lib  # noqa: E402
 from harness import (  # noqa: E402
     PreparedRequest,
     RequestCase,
@@ -179,17 +179,7 @@ def build_app(lib_name: str, name: str, config: dict[str, Any], floor: Callable[
         return jsonify(sub=get_jwt_identity())
 
     if floor is not None:
-
-        @app.get("/floor")
-        def floor_route() -> Response | tuple[Response, int]:
-            auth = request.headers.get("Authorization", "")
-            if not auth.startswith("Bearer "):
-                return jsonify(msg="missing"), 401
-            try:
-                payload = floor(auth[7:])
-            except (ValueError, KeyError):
-                return jsonify(msg="invalid"), 401
-            return jsonify(sub=payload["sub"])
+        add_floor_route(app, floor)
 
     return app
 

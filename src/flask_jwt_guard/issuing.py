@@ -19,37 +19,38 @@ def _json_default() -> Any:
     return getattr(current_app.json, "default", None)
 
 
-def _session_for(state: JWTState, identity: Any) -> tuple[str | None, str | None | object]:
-    """The session (``sid``) and generation a new token for ``identity`` gets in this request.
+def _session_for(state: JWTState, identity: Any) -> tuple[str | None, str | None | object, Any]:
+    """The session (``sid``), generation and identity claim a new token for ``identity`` gets.
 
     A request holding a verified token of the same identity (a refresh view, a
     re-login) continues that token's session. Otherwise the request starts one
     new session per identity: the access and refresh token of one login share it.
     """
     current = request_state()
+    subject = state.identity_claim_value(identity)  # the loader runs once per token, here
     if current is None:  # no request (a CLI command, a script): each call is a login
-        return None, NOT_LOOKED_UP
-    subject = state.identity_claim_value(identity)
+        return None, NOT_LOOKED_UP, subject
     if current.verified and current.claims and current.claims.get(current.identity_claim) == subject:
         sid = current.claims.get(SESSION_CLAIM)
         if isinstance(sid, str):
-            return sid, current.generation
+            return sid, current.generation, subject
     tag = subject if isinstance(subject, str) else identity_tag(subject)
     started = current.sessions.get(tag)
     if started is None:
         started = current.sessions[tag] = (new_session_id(), state.generation_of(subject))
-    return started
+    return started[0], started[1], subject
 
 
 def _create(identity: Any, token_type: str, **kwargs: Any) -> str:
     state = current_state()
-    session_id, generation = _session_for(state, identity)
+    session_id, generation, subject = _session_for(state, identity)
     return state.create_token(
         identity,
         token_type,
         json_default=_json_default(),
         session_id=session_id,
         generation=generation,
+        subject=subject,
         **kwargs,
     )
 

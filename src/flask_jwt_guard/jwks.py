@@ -247,11 +247,11 @@ class RemoteJWKS:
         """
         if not isinstance(kid, str) or not kid:
             return None
-        deadline = time.monotonic() + self.timeout
         key = self._keys.get(kid)
         if key is not None:
             if self._clock() < self._expires_at or not self._due():
-                return key
+                return key  # the per-request path: no deadline, no lock
+            deadline = time.monotonic() + self.timeout
             if not self._lock.acquire(blocking=False):  # someone is fetching: use what we have
                 return key
             try:
@@ -262,6 +262,7 @@ class RemoteJWKS:
             return self._keys.get(kid)  # None when the provider has dropped the key
         if not self._fetching and not self._due():  # rate-limited, and no fetch to wait for
             return None
+        deadline = time.monotonic() + self.timeout
         fetches = self._fetches
         if not self._lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
             return None

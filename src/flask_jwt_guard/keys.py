@@ -46,13 +46,14 @@ class Key:
     :raises UnusableKeyError: ``algorithm`` is given and the key does not fit it.
     """
 
-    __slots__ = ("_prepared", "algorithm", "kid", "material")
+    __slots__ = ("_prepared", "_verifiers", "algorithm", "kid", "material")
 
     def __init__(self, material: Any, algorithm: str | None = None, kid: str | None = None) -> None:
         self.material = material
         self.algorithm = algorithm
         self.kid = kid
         self._prepared: dict[str, Any] = {}
+        self._verifiers: dict[str, Any] = {}  # what verifies, per algorithm: a private key's public half
         if algorithm is not None:
             self.prepared(algorithm)
 
@@ -90,16 +91,18 @@ class Key:
 
     def verify(self, algorithm: str, signing_input: bytes, signature: bytes) -> bool:
         """Whether ``signature`` is this key's signature of ``signing_input`` (constant time for HMAC)."""
-        prepared = self.prepared(algorithm)
         digest = HMAC_DIGESTS.get(algorithm)
         if digest is not None:
-            return hmac.compare_digest(hmac.digest(prepared, signing_input, digest), signature)
-        if hasattr(prepared, "private_bytes"):  # a private key (a key set) verifies with its public half
-            public = self._prepared.get(f"{algorithm}/public")
-            if public is None:
-                public = self._prepared[f"{algorithm}/public"] = prepared.public_key()
-            prepared = public
-        return bool(_ALGORITHMS[algorithm].verify(signing_input, prepared, signature))
+            return hmac.compare_digest(
+                hmac.digest(self.prepared(algorithm), signing_input, digest), signature
+            )
+        verifier = self._verifiers.get(algorithm)
+        if verifier is None:
+            prepared = self.prepared(algorithm)
+            # A private key (a key set) verifies with its public half.
+            verifier = prepared.public_key() if hasattr(prepared, "private_bytes") else prepared
+            self._verifiers[algorithm] = verifier
+        return bool(_ALGORITHMS[algorithm].verify(signing_input, verifier, signature))
 
 
 class KeySet:

@@ -158,6 +158,11 @@ class RemoteKeysSettings:
     min_refresh_interval: float
     allow_http: bool
 
+    @property
+    def source(self) -> tuple[str | None, str | None, bool]:
+        """What decides where keys are fetched from (the interval only decides how often)."""
+        return self.issuer, self.jwks_uri, self.allow_http
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:

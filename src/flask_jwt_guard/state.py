@@ -35,7 +35,7 @@ from .exceptions import (
 from .jwks import RemoteJWKS
 from .keys import Key, KeyCache
 from .revocation import identity_key, identity_tag, open_store, session_key, token_key, used_key
-from .settings import RevocationSettings, Settings, SettingsCache
+from .settings import RemoteKeysSettings, RevocationSettings, Settings, SettingsCache
 from .typing import (
     Clock,
     DecodeKeyCallback,
@@ -123,7 +123,9 @@ class JWTState:
         self._store: tuple[Any, RevocationStore] | None = None  # (spec, opened store)
         self._store_lock = threading.Lock()
         self._outage = False
-        self._remote: tuple[Any, RemoteJWKS] | None = None  # (spec, client)
+        self._remote: tuple[RemoteKeysSettings, RemoteJWKS] | None = (
+            None  # (settings it was made for, client)
+        )
         #: The ``JWT_*`` keys that ``init_app`` filled with their defaults (the app did not set them).
         self.defaulted_keys: frozenset[str] = frozenset()
 
@@ -150,6 +152,7 @@ class JWTState:
         session_id: str | None = None,
         generation: str | None | object = NOT_LOOKED_UP,
         loaders_apply: bool = True,
+        subject: Any = NOT_LOOKED_UP,
     ) -> str:
         """Sign a new ``"access"`` or ``"refresh"`` token for ``identity``.
 
@@ -160,6 +163,8 @@ class JWTState:
             this request; otherwise it is read from the store (when there is one).
         :param loaders_apply: ``False``: ``identity`` already is the identity claim's value
             and no identity/claims/headers loader runs (renewing a token from its claims).
+        :param subject: the identity claim's value, if the caller has already made it
+            with ``user_identity_loader`` (so that the loader runs once per token).
         :raises ConfigurationError: no usable signing key.
         :raises TokenCreationError: the token would be longer than ``JWT_MAX_TOKEN_SIZE``.
         """
@@ -176,7 +181,8 @@ class JWTState:
         if settings.revocation.store is not None:
             _check_revocable(lifetime, settings.revocation.longest_lifetime)
         csrf = new_csrf_token() if settings.csrf_protect else None
-        subject = self.identity_claim_value(identity) if loaders_apply else identity
+        if subject is NOT_LOOKED_UP:
+            subject = self.identity_claim_value(identity) if loaders_apply else identity
         extra = {SESSION_CLAIM: session_id or new_session_id(), **extra}
         if generation is NOT_LOOKED_UP:
             generation = self.generation_of(subject, settings)
@@ -293,24 +299,26 @@ class JWTState:
         remote = settings.remote_keys
         if remote is None or not isinstance(kid, str):
             return None
-        spec = (remote.issuer, remote.jwks_uri, remote.allow_http)
         current = self._remote
-        if current is None or current[0] != spec:
+        if current is None or current[0] is not remote:  # first use, or the settings were rebuilt
             with self._store_lock:
                 current = self._remote
-                if current is None or current[0] != spec:
-                    client = RemoteJWKS(
-                        jwks_uri=remote.jwks_uri,
-                        issuer=remote.issuer,
-                        min_refresh_interval=remote.min_refresh_interval,
-                        timeout=JWKS_FETCH_TIMEOUT,
-                        allow_http=remote.allow_http,
-                        clock=lambda: self.clock(),
+                if current is None or current[0] is not remote:
+                    client = (
+                        current[1] if current is not None and current[0].source == remote.source else None
                     )
-                    current = self._remote = (spec, client)
-        client = current[1]
-        client.min_refresh_interval = remote.min_refresh_interval  # a config change applies now
-        return client.get(kid)
+                    if client is None:
+                        client = RemoteJWKS(
+                            jwks_uri=remote.jwks_uri,
+                            issuer=remote.issuer,
+                            min_refresh_interval=remote.min_refresh_interval,
+                            timeout=JWKS_FETCH_TIMEOUT,
+                            allow_http=remote.allow_http,
+                            clock=lambda: self.clock(),
+                        )
+                    client.min_refresh_interval = remote.min_refresh_interval  # a changed setting applies
+                    current = self._remote = (remote, client)
+        return current[1].get(kid)
 
     def is_fresh(self, claims: JWTData) -> bool:
         """Whether a verified token is fresh now.
